@@ -1,0 +1,31 @@
+# Defaults for every server. Override per host in inventory.py, or per run with --data NAME=VALUE.
+# Secrets (SECRET_KEY, DB_PASSWORD) never live here: they come from the environment or a local .env,
+# or are generated on the first deploy and kept on the server.
+
+app_name = "microblog"  # name of the app: supervisor program, nginx site, log folder
+app_user = "deploy"  # unprivileged user that owns the code and runs gunicorn
+app_module = "microblog:app"  # WSGI entry point given to gunicorn
+flask_app = "microblog.py"  # FLASK_APP for `flask db upgrade`
+
+repo = "https://github.com/dbwebb-se/microblog.git"  # git URL the server clones, or a local path shipped from here
+ref = None  # tag or branch to deploy; None = the latest tag, as the article's `git describe` picks it
+
+domain = "localhost"  # primary domain of the site
+server_names = None  # nginx server_name list; None = domain and www.domain
+
+workers = None  # gunicorn workers; None = 2 per CPU core of the server
+bind = "127.0.0.1:8000"  # gunicorn address; nginx proxies here, keep it on loopback
+
+db_name = "microblog"  # MariaDB database (utf8, utf8_bin)
+db_user = "microblog"  # MariaDB user with rights on db_name alone
+
+log_dir = None  # gunicorn access and error logs; None = /var/log/<app_name>
+static_path = "app/static"  # app's static folder, relative to the checkout, served by nginx at /static
+
+pip_index_url = None  # package index for pip; None = PyPI
+pip_extra_args = ""  # more pip options, e.g. "--cert /path/ca.pem" or "--trusted-host mirror"
+pip_constraints = None  # local constraints file (pip -c) for apps whose requirements resolve to broken versions
+
+apt_cache_seconds = 3600  # refresh the apt cache only when older than this
+acme_webroot = "/var/www/acme"  # served at /.well-known/acme-challenge/ for certbot's webroot
+client_max_body_size = "10m"  # largest request body nginx accepts

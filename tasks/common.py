@@ -1,0 +1,273 @@
+"""Shared pieces of the task modules: resolved settings, the release to deploy, secrets, and the
+few operations pyinfra has no idempotent equivalent for."""
+
+import hashlib
+import io
+import os
+import secrets
+import shlex
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from urllib.parse import quote, unquote, urlsplit
+
+from dotenv import dotenv_values, load_dotenv
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from pyinfra import host, logger
+from pyinfra.api import FactBase, FileUploadCommand, OperationError, StringCommand, operation
+from pyinfra.api.command import HiddenValue, QuoteString
+from pyinfra.facts.files import FileContents, Sha1File
+from pyinfra.facts.server import Command
+from pyinfra.facts.mysql import make_execute_mysql_command
+
+TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")
+_cache = {}
+
+
+def per_host(function):
+    """Computes a value once per host and deploy run (the deploy file is planned once)."""
+
+    def wrapper():
+        key = (function.__name__, host.name)
+        if key not in _cache:
+            _cache[key] = function()
+        return _cache[key]
+
+    return wrapper
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_name: str
+    app_user: str
+    home: str
+    app_dir: str
+    venv: str
+    env_file: str
+    log_dir: str
+    static_dir: str
+    server_names: tuple
+    workers: int
+    bind: str
+    db_name: str
+    db_user: str
+
+
+@per_host
+def settings():
+    data = host.data
+    home = f"/home/{data.app_user}"
+    app_dir = f"{home}/{data.app_name}"
+    workers = data.get("workers") or 2 * int(host.get_fact(Command, "nproc") or 1)
+    return Settings(
+        app_name=data.app_name,
+        app_user=data.app_user,
+        home=home,
+        app_dir=app_dir,
+        venv=f"{app_dir}/venv",
+        env_file=f"{app_dir}/.env",
+        log_dir=data.get("log_dir") or f"/var/log/{data.app_name}",
+        static_dir=f"{app_dir}/{data.static_path.strip('/')}",
+        server_names=tuple(data.get("server_names") or (data.domain, f"www.{data.domain}")),
+        workers=int(workers),
+        bind=data.bind,
+        db_name=data.db_name,
+        db_user=data.db_user,
+    )
+
+
+def render(template_name, **context):
+    """Renders templates/<template_name> with the settings and host data; returns a file object."""
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
+                              keep_trailing_newline=True)
+    text = environment.get_template(template_name).render(s=settings(), data=host.data, **context)
+    return io.StringIO(text)
+
+
+def as_app_user(command):
+    """A shell command run by the app user (the deploy itself runs as root)."""
+    return f"runuser -u {shlex.quote(settings().app_user)} -- sh -c {shlex.quote(command)}"
+
+
+# --- the release: which commit to deploy, and whether the server already runs it ---------------
+
+
+class GitHead(FactBase):
+    """The commit checked out at path, or None."""
+
+    def command(self, path):
+        return f"git -C {shlex.quote(path)} rev-parse --verify -q HEAD || true"
+
+    def process(self, output):
+        return output[0].strip() if output and output[0].strip() else None
+
+
+def resolve_ref_script(ref):
+    """Shell that sets $name and $commit to the ref to deploy, in a clone with an `origin`."""
+    if ref:
+        return (
+            f"name={shlex.quote(ref)}; "
+            'commit=$(git rev-parse --verify -q "origin/$name^{commit}" || git rev-parse --verify -q "$name^{commit}")'
+            ' || { echo "The ref $name (setting ref) does not exist in the repository." >&2; exit 1; }; '
+        )
+    return (
+        'name=$(git describe --tags "$(git rev-list --tags --max-count=1)" 2>/dev/null) || '
+        '{ echo "The repository has no tag: tag a release, or set ref to a branch or tag." >&2; exit 1; }; '
+        'commit=$(git rev-parse "$name^{commit}"); '
+    )
+
+
+class RemoteGitTarget(FactBase):
+    """For a clone on the server: fetches, then returns (commit, name) of the ref to deploy, or None
+    when there is no clone yet or the ref does not resolve."""
+
+    def command(self, path, ref):
+        script = f"cd {shlex.quote(path)} && git fetch -q --tags --force origin && {resolve_ref_script(ref)}"
+        return f'( {script} echo "$commit $name" ) 2>/dev/null || true'
+
+    def process(self, output):
+        parts = output[0].split() if output else []
+        return tuple(parts) if len(parts) == 2 else None
+
+
+@dataclass(frozen=True)
+class Release:
+    commit: str | None  # None: decided on the server (first clone of a URL)
+    name: str | None  # tag or branch
+    local_repo: str | None  # set when the source is a path on this machine
+    changed: bool  # the server does not run this release yet
+
+
+def local_git(repo, *args):
+    result = subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise OperationError(f"git {' '.join(args)} in {repo} failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def resolve_local_ref(repo, ref):
+    """The commit and name to deploy from a local repository, as the article's command picks it."""
+    if not ref:
+        latest = subprocess.run(["git", "-C", repo, "rev-list", "--tags", "--max-count=1"],
+                                capture_output=True, text=True).stdout.strip()
+        if not latest:
+            raise OperationError(
+                f"The repository {repo} has no tag, so there is no latest tag to deploy. "
+                "Tag a release (git tag -a v1.0.0 -m v1.0.0) or set `ref` to a branch or tag."
+            )
+        ref = local_git(repo, "describe", "--tags", latest)
+    commit = subprocess.run(["git", "-C", repo, "rev-parse", "--verify", "-q", f"{ref}^{{commit}}"],
+                            capture_output=True, text=True).stdout.strip()
+    if not commit:
+        raise OperationError(f"The ref `{ref}` (setting `ref`) does not exist in {repo}: "
+                             "name an existing tag or branch, or unset `ref` to take the latest tag.")
+    return commit, ref
+
+
+def is_local_path(repo):
+    return "://" not in repo and not repo.startswith("git@") and os.path.exists(os.path.expanduser(repo))
+
+
+@per_host
+def release():
+    s = settings()
+    repo = host.data.repo
+    deployed = host.get_fact(FileContents, path=f"{s.app_dir}/.deployed-commit")
+    deployed = deployed[0].strip() if deployed else None
+    if is_local_path(repo):
+        local_repo = os.path.abspath(os.path.expanduser(repo))
+        commit, name = resolve_local_ref(local_repo, host.data.get("ref"))
+    else:
+        local_repo = None
+        target = host.get_fact(RemoteGitTarget, path=s.app_dir, ref=host.data.get("ref"),
+                               _sudo=True, _sudo_user=s.app_user)
+        commit, name = target if target else (None, None)
+    return Release(commit=commit, name=name, local_repo=local_repo, changed=commit is None or commit != deployed)
+
+
+@operation()
+def ship_checkout(local_repo: str, ref: str, commit: str, dest: str, user: str):
+    """Ensures the checkout at dest is at commit, shipping the commits from a local repository
+    (for servers that cannot reach the git host, and for private repositories without deploy keys)."""
+    if host.get_fact(GitHead, path=dest, _sudo=True, _sudo_user=user) == commit:
+        return
+    handle, bundle = tempfile.mkstemp(suffix=".bundle")
+    os.close(handle)
+    local_git(local_repo, "bundle", "create", bundle, ref)
+    remote_bundle = f"/var/tmp/{os.path.basename(dest)}-{commit[:12]}.bundle"
+    yield FileUploadCommand(bundle, remote_bundle, remote_temp_filename=remote_bundle + ".part")
+    yield StringCommand("chmod", "0644", QuoteString(remote_bundle))
+    fetch = (
+        f"test -d {shlex.quote(dest)}/.git || git init -q {shlex.quote(dest)}; "
+        f"cd {shlex.quote(dest)} && git fetch -q --force {shlex.quote(remote_bundle)} "
+        "'+refs/tags/*:refs/tags/*' '+refs/heads/*:refs/remotes/shipped/*' && "
+        f"git checkout -q --force --detach {shlex.quote(commit)}"
+    )
+    yield f"runuser -u {shlex.quote(user)} -- sh -c {shlex.quote(fetch)}; status=$?; rm -f {shlex.quote(remote_bundle)}; exit $status"
+
+
+@operation()
+def clone_checkout(src: str, ref: str | None, commit: str | None, dest: str, user: str):
+    """Ensures a clone of src at dest, checked out at ref, or at the latest tag as the article's
+    `git describe --tags $(git rev-list --tags --max-count=1)` picks it."""
+    if commit and host.get_fact(GitHead, path=dest, _sudo=True, _sudo_user=user) == commit:
+        return
+    script = (
+        f"test -d {shlex.quote(dest)}/.git || git clone -q --no-checkout {shlex.quote(src)} {shlex.quote(dest)}; "
+        f"cd {shlex.quote(dest)} && git fetch -q --tags --force origin && {resolve_ref_script(ref)}"
+        'git checkout -q --force --detach "$commit" && echo "Deployed $name ($commit)"'
+    )
+    yield f"runuser -u {shlex.quote(user)} -- sh -c {shlex.quote(script)}"
+
+
+# --- secrets --------------------------------------------------------------------------------------
+
+
+@per_host
+def app_secrets():
+    """SECRET_KEY and the DB password: from the local environment / .env when set, else the ones
+    already on the server, else new ones. Returns (secret_key, db_password, db_password_changed)."""
+    load_dotenv()
+    s = settings()
+    lines = host.get_fact(FileContents, path=s.env_file)
+    on_server = dotenv_values(stream=io.StringIO("\n".join(lines))) if lines else {}
+    server_password = None
+    if on_server.get("DATABASE_URL"):
+        password = urlsplit(on_server["DATABASE_URL"]).password
+        server_password = unquote(password) if password else None
+    secret_key = os.environ.get("SECRET_KEY") or on_server.get("SECRET_KEY") or secrets.token_urlsafe(48)
+    db_password = os.environ.get("DB_PASSWORD") or server_password or secrets.token_urlsafe(24)
+    if any(char in db_password for char in "'\"\\") or not db_password.isprintable():
+        raise OperationError("DB_PASSWORD may not hold quotes, backslashes or control characters: "
+                             "choose another, or unset it to keep the server's (or get a generated one).")
+    return secret_key, db_password, server_password is not None and db_password != server_password
+
+
+def database_url():
+    s = settings()
+    password = quote(app_secrets()[1], safe="")
+    return f"mysql+pymysql://{s.db_user}:{password}@localhost:3306/{s.db_name}"
+
+
+@operation()
+def set_mysql_password(user: str, hostname: str, password: str):
+    """Ensures the MariaDB user has password (mysql.user sets it only when it creates the user)."""
+    sql = StringCommand(f"ALTER USER '{user}'@'{hostname}' IDENTIFIED BY '", HiddenValue(password), "'",
+                        _separator="")
+    yield make_execute_mysql_command(sql)
+
+
+@operation()
+def secret_file(src: io.StringIO, dest: str, user: str):
+    """Ensures dest holds src, owned by user, mode 0600, never printing the contents (no diff).
+    Every copy of it, the upload's temporary file included, is 0600 before the secret is written."""
+    content = src.getvalue().encode()
+    if host.get_fact(Sha1File, path=dest) == hashlib.sha1(content).hexdigest():
+        return
+    staged = f"{dest}.new"
+    upload_temp = f"/tmp/.{os.path.basename(dest)}-{secrets.token_hex(8)}"  # only used under sudo
+    yield StringCommand("install", "-m", "0600", "-o", user, "-g", user, "/dev/null", QuoteString(staged))
+    yield StringCommand("install", "-m", "0600", "/dev/null", upload_temp, _sudo=False)
+    yield FileUploadCommand(io.BytesIO(content), staged, remote_temp_filename=upload_temp)
+    yield StringCommand("rm", "-f", upload_temp, _sudo=False)
+    yield StringCommand("mv", "-f", QuoteString(staged), QuoteString(dest))

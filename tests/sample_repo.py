@@ -1,0 +1,64 @@
+"""Builds the sample Flask app's git repository: tags v1.0.0, v1.1.0, then an untagged commit.
+
+The deploy ships it from this machine, since no git host is reachable here.
+Usage: python -m tests.sample_repo DEST
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+
+SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sample_app")
+RELEASES = ("v1.0.0", "v1.1.0")
+UNTAGGED = "v1.2.0-dev (untagged)"
+
+
+class Repo:
+    def __init__(self, path):
+        self.path = path
+        self.clock = 1_700_000_000
+
+    def git(self, *args):
+        self.clock += 60  # strictly increasing dates: "latest tag" is ordered by commit date
+        stamp = f"{self.clock} +0000"
+        env = dict(os.environ, GIT_AUTHOR_DATE=stamp, GIT_COMMITTER_DATE=stamp, GIT_AUTHOR_NAME="Sample",
+                   GIT_AUTHOR_EMAIL="sample@example.org", GIT_COMMITTER_NAME="Sample",
+                   GIT_COMMITTER_EMAIL="sample@example.org")
+        return subprocess.run(["git", "-C", self.path, *args], check=True, env=env, capture_output=True,
+                              text=True).stdout.strip()
+
+    def write(self, relative_path, text):
+        full = os.path.join(self.path, relative_path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "w") as handle:
+            handle.write(text)
+
+    def commit(self, message, tag=None):
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", message)
+        if tag:
+            self.git("tag", "-a", tag, "-m", tag)
+        return self.git("rev-parse", "HEAD")
+
+    def release(self, version, tag=True):
+        self.write("VERSION", version + "\n")
+        return self.commit(f"Release {version}", tag=version if tag else None)
+
+
+def build(dest):
+    if os.path.exists(dest):
+        shutil.rmtree(dest)
+    shutil.copytree(SOURCE, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "app.db"))
+    repo = Repo(dest)
+    repo.git("init", "-q", "-b", "main")
+    repo.write(".gitignore", ".env\nvenv/\n__pycache__/\napp.db\n")
+    for version in RELEASES:
+        repo.release(version)
+    repo.release(UNTAGGED, tag=False)
+    return repo
+
+
+if __name__ == "__main__":
+    build(sys.argv[1])
+    print(f"Sample app repository built in {sys.argv[1]}")
