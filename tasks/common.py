@@ -76,12 +76,16 @@ def settings():
     )
 
 
-def render(template_name, **context):
-    """Renders templates/<template_name> with the settings and host data; returns a file object."""
+def render_template(template_name, s, data, **context):
+    """The text of templates/<template_name> for the settings `s` and the host data `data`."""
     environment = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
                               keep_trailing_newline=True)
-    text = environment.get_template(template_name).render(s=settings(), data=host.data, **context)
-    return io.StringIO(text)
+    return environment.get_template(template_name).render(s=s, data=data, **context)
+
+
+def render(template_name, **context):
+    """templates/<template_name> rendered for the current host, as a file object for files.put."""
+    return io.StringIO(render_template(template_name, settings(), host.data, **context))
 
 
 def as_app_user(command):

@@ -1,0 +1,44 @@
+# Deploy a Flask app to Debian servers with pyinfra. `make help` lists the targets.
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: help venv docker server deploy dry update test unit stop clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+venv: $(VENV)/.installed ## Python environment with pyinfra and the test tools
+
+$(VENV)/.installed: requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r requirements.txt
+	touch $@
+
+docker: ## Make sure a Docker engine and mmdebstrap are there (installs them on Debian as root)
+	@tools/ensure_docker.sh
+
+server: venv docker ## Start (or reuse) the local Debian 12 server in a container
+	$(PYTHON) -m tools.local_server start
+
+deploy: venv ## Deploy: to DEPLOY_HOSTS when set (environment or .env), else to the local server
+	@[ -n "$$DEPLOY_HOSTS" ] || grep -qs '^DEPLOY_HOSTS=.' .env || tools/ensure_docker.sh
+	$(PYTHON) -m tools.make_deploy
+
+dry: venv ## Show what a deploy would change, changing nothing (--dry)
+	@[ -n "$$DEPLOY_HOSTS" ] || grep -qs '^DEPLOY_HOSTS=.' .env || tools/ensure_docker.sh
+	$(PYTHON) -m tools.make_deploy --dry
+
+update: deploy ## Deploy the latest tag of the app (same as deploy for now)
+
+test: venv docker ## Install what is needed and run every test, end-to-end ones included
+	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+unit: venv ## Only the fast tests (no Docker)
+	$(PYTHON) -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+stop: venv ## Remove the local server container
+	$(PYTHON) -m tools.local_server stop
+
+clean: stop ## Remove the local server, its keys and the venv
+	rm -rf .local $(VENV)

@@ -1,0 +1,126 @@
+"""The whole stack deployed to one fresh Debian 12 server over SSH, checked with real requests and
+real commands in the server."""
+
+import re
+import time
+
+import pytest
+
+from tests.conftest import http_get, wait_for_http
+
+pytestmark = pytest.mark.e2e
+
+APP_DIR = "/home/deploy/microblog"
+
+
+def app_env(server):
+    return dict(line.split("=", 1) for line in server.sh(f"cat {APP_DIR}/.env").splitlines()
+                if "=" in line and not line.startswith("#"))
+
+
+@pytest.fixture(scope="module")
+def first_deploy(server):
+    result = server.deploy()
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    result.env = app_env(server)
+    return result
+
+
+@pytest.fixture(scope="module")
+def second_deploy(server, first_deploy):
+    return server.deploy("--json")
+
+
+def test_first_deploy_checks_out_the_latest_tag_not_the_untagged_commit(server, first_deploy):
+    git = f"runuser -u deploy -- git -C {APP_DIR}"
+    assert server.sh(f"{git} describe --tags --exact-match") == "v1.1.0"
+    assert server.sh(f"{git} log -1 --format=%s") == "Release v1.1.0"
+    assert "release v1.1.0" in first_deploy.stdout + first_deploy.stderr
+
+
+def test_page_through_nginx_and_gunicorn_and_static_served_by_nginx(server, first_deploy):
+    status, headers, body = http_get(server.url + "/")
+    assert status == 200 and "Microblog v1.1.0" in body
+    assert headers["Server"] == "nginx"
+
+    status, headers, body = http_get(server.url + "/static/style.css")
+    assert status == 200 and "font-family" in body
+    assert "max-age=2592000" in headers["Cache-Control"] and headers["Expires"]
+
+    server.sh("supervisorctl stop microblog")
+    try:
+        assert http_get(server.url + "/")[0] == 502  # gunicorn is down...
+        status, headers, _ = http_get(server.url + "/static/style.css")
+        assert status == 200 and "max-age=2592000" in headers["Cache-Control"]  # ...nginx still serves
+    finally:
+        server.sh("supervisorctl start microblog")
+    wait_for_http(server.url + "/", timeout=15)
+
+
+def test_mariadb_holds_the_schema_and_the_app_user_sees_its_database_only(server, first_deploy):
+    assert set(server.sh("mysql -N -e 'SHOW TABLES' microblog").split()) == {"alembic_version", "post"}
+    assert server.sh("mysql -N -e 'SELECT version_num FROM alembic_version' microblog") == "0001"  # the head
+    assert "utf8mb3_bin" in server.sh(
+        "mysql -N -e \"SELECT DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='microblog'\"")
+
+    password = re.search(r"microblog:([^@]+)@", first_deploy.env["DATABASE_URL"]).group(1)
+    as_app = f"mysql -N -h 127.0.0.1 -u microblog -p{password}"
+    assert set(server.sh(f"{as_app} -e 'SHOW DATABASES'").split()) == {"information_schema", "microblog"}
+    assert "denied" in server.sh(f"{as_app} -e 'SELECT * FROM mysql.user'", check=False)
+
+
+def test_mariadb_and_gunicorn_listen_on_loopback_only_and_gunicorn_runs_as_the_app_user(server, first_deploy):
+    listening = server.sh("ss -Hltn").split("\n")
+    local_addresses = [line.split()[3] for line in listening]
+    for port in ("3306", "8000"):
+        on_port = [address for address in local_addresses if address.rsplit(":", 1)[1] == port]
+        assert on_port == ["127.0.0.1:" + port], on_port
+
+    processes = [line.split(None, 1) for line in server.sh("ps -eo user:20,args").splitlines()
+                 if "gunicorn" in line and "microblog:app" in line]
+    assert {user for user, _ in processes} == {"deploy"}
+    cores = int(server.sh("nproc"))
+    assert len(processes) == 1 + 2 * cores  # the master and 2 workers per core (default of `workers`)
+
+
+def test_supervisor_brings_the_site_back_after_kill_9_of_the_gunicorn_master(server, first_deploy):
+    master = server.sh("supervisorctl pid microblog")
+    server.sh(f"kill -9 {master}")
+    seconds = wait_for_http(server.url + "/", timeout=10)
+    assert server.sh("supervisorctl pid microblog") != master
+    print(f"site back {seconds:.1f}s after kill -9 of the master")
+
+
+def test_site_comes_back_after_a_reboot(server, first_deploy):
+    server.container.restart()
+    seconds = wait_for_http(server.url + "/", timeout=90)
+    print(f"site back {seconds:.1f}s after docker restart")
+
+
+def test_second_deploy_changes_nothing(server, second_deploy):
+    assert second_deploy.returncode == 0, second_deploy.stderr[-3000:]
+    operations = second_deploy.json["results"]["operations"]
+    changed = [op["name"] for op in operations if op["success"] or op["error"]]
+    assert operations and not changed
+    print(f"second deploy: {len(operations)} operations, none changed, {second_deploy.seconds:.1f}s")
+
+
+def test_secrets_are_kept_private_and_never_printed(server, first_deploy, second_deploy):
+    assert app_env(server) == first_deploy.env
+    assert server.sh(f"stat -c '%a %U %G' {APP_DIR}/.env") == "600 deploy deploy"
+    secret_key = first_deploy.env["SECRET_KEY"].strip('"')
+    password = re.search(r"microblog:([^@]+)@", first_deploy.env["DATABASE_URL"]).group(1)
+    assert len(secret_key) >= 32 and len(password) >= 16
+    for output in (first_deploy.stdout, first_deploy.stderr, second_deploy.stdout, second_deploy.stderr):
+        assert secret_key not in output and password not in output
+
+
+def test_dry_run_on_a_fresh_server_changes_nothing(make_server):
+    fresh = make_server()
+    before = fresh.sh("ls -R /etc /home /var/lib/dpkg/info | md5sum")
+    result = fresh.deploy("--dry")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Install the stack's packages" in result.stdout + result.stderr
+    assert fresh.sh("ls -R /etc /home /var/lib/dpkg/info | md5sum") == before
+    assert fresh.sh("id deploy", check=False).startswith("id:")
+    assert fresh.sh("dpkg -s nginx", check=False).count("not installed")

@@ -1,0 +1,99 @@
+"""Fast tests of the settings, templates and release resolution (no server needed)."""
+
+import os
+import re
+import runpy
+import subprocess
+from types import SimpleNamespace
+
+import pytest
+from pyinfra.api import OperationError
+
+from tasks.common import Settings, render_template, resolve_local_ref
+from tests import sample_repo
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULTS = runpy.run_path(os.path.join(ROOT, "group_data", "all.py"))
+SETTINGS = Settings(app_name="microblog", app_user="deploy", home="/home/deploy", app_dir="/home/deploy/microblog",
+                    venv="/home/deploy/microblog/venv", env_file="/home/deploy/microblog/.env",
+                    log_dir="/var/log/microblog", static_dir="/home/deploy/microblog/app/static",
+                    server_names=("example.org", "www.example.org"), workers=4, bind="127.0.0.1:8000",
+                    db_name="microblog", db_user="microblog")
+DATA = SimpleNamespace(**{k: v for k, v in DEFAULTS.items() if not k.startswith("_")})
+
+
+def render(name, **context):
+    return render_template(name, SETTINGS, DATA, **context)
+
+
+def test_every_setting_has_a_one_line_comment():
+    with open(os.path.join(ROOT, "group_data", "all.py")) as handle:
+        assignments = [line for line in handle if re.match(r"^[a-z_]+ = ", line)]
+    assert len(assignments) == len([k for k in DEFAULTS if not k.startswith("_")])
+    assert all("  # " in line for line in assignments), [line for line in assignments if "  # " not in line]
+
+
+def test_defaults_follow_the_article():
+    assert DEFAULTS["app_name"] == "microblog" and DEFAULTS["app_user"] == "deploy"
+    assert DEFAULTS["repo"] == "https://github.com/dbwebb-se/microblog.git"
+    assert DEFAULTS["bind"] == "127.0.0.1:8000" and DEFAULTS["app_module"] == "microblog:app"
+
+
+def test_nginx_site_proxies_to_gunicorn_serves_static_and_acme():
+    site = render("nginx-site.conf.j2")
+    assert "proxy_pass http://127.0.0.1:8000;" in site  # not localhost: one peer
+    for header in ("Host $http_host", "X-Real-IP $remote_addr", "X-Forwarded-For $proxy_add_x_forwarded_for",
+                   "X-Forwarded-Proto $scheme"):
+        assert f"proxy_set_header {header};" in site
+    static = re.search(r"location /static/ \{(.*?)\}", site, re.S).group(1)
+    assert "alias /home/deploy/microblog/app/static/;" in static and "expires 30d;" in static
+    assert re.search(r"location \^~ /\.well-known/acme-challenge/ \{\s*root /var/www/acme;", site)
+    assert "server_name example.org www.example.org;" in site and "server_tokens off;" in site
+
+
+def test_supervisor_program_keeps_gunicorn_alive_on_loopback():
+    program = render("supervisor.conf.j2")
+    assert "[program:microblog]" in program and "user=deploy" in program
+    for flag in ("autostart", "autorestart", "stopasgroup", "killasgroup"):
+        assert f"{flag}=true" in program
+    command = re.search(r"^command=(.*)$", program, re.M).group(1)
+    assert command.startswith("/home/deploy/microblog/venv/bin/gunicorn -b 127.0.0.1:8000 -w 4 ")
+    assert "--access-logfile /var/log/microblog/access.log" in command
+    assert "--error-logfile /var/log/microblog/error.log" in command and command.endswith(" microblog:app")
+
+
+def test_env_file_holds_the_secret_key_and_database_url():
+    url = "mysql+pymysql://microblog:pw@localhost:3306/microblog"
+    env = render("env.j2", secret_key="s3cret", database_url=url)
+    assert 'SECRET_KEY="s3cret"' in env and f'DATABASE_URL="{url}"' in env
+
+
+def test_mariadb_listens_on_loopback_only():
+    assert "bind-address = 127.0.0.1" in render("mariadb.cnf.j2")
+
+
+@pytest.fixture(scope="module")
+def repository(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("repo") / "app")
+    return sample_repo.build(path)
+
+
+def test_latest_tag_is_picked_as_the_article_does_not_the_untagged_head(repository):
+    commit, name = resolve_local_ref(repository.path, None)
+    assert name == "v1.1.0"
+    assert commit == repository.git("rev-parse", "v1.1.0^{commit}") != repository.git("rev-parse", "HEAD")
+
+
+def test_a_pinned_ref_is_deployed_and_a_missing_one_is_a_clear_error(repository):
+    assert resolve_local_ref(repository.path, "v1.0.0")[1] == "v1.0.0"
+    assert resolve_local_ref(repository.path, "main")[0] == repository.git("rev-parse", "HEAD")
+    with pytest.raises(OperationError, match=r"setting `ref`\) does not exist"):
+        resolve_local_ref(repository.path, "v9.9.9")
+
+
+def test_a_repository_without_tags_is_a_clear_error(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q",
+                    "--allow-empty", "-m", "untagged"], check=True)
+    with pytest.raises(OperationError, match="has no tag.*set `ref`"):
+        resolve_local_ref(str(tmp_path), None)
