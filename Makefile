@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help venv docker server deploy dry update test unit stop clean
+.PHONY: help venv docker server deploy dry update test unit bench stop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ test: venv docker ## Install what is needed and run every test, end-to-end ones 
 
 unit: venv ## Only the fast tests (no Docker)
 	$(PYTHON) -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+bench: venv docker ## Time a first and a second deploy against the raw package installs
+	$(PYTHON) -m bench.deploy_time
 
 stop: venv ## Remove the local server container
 	$(PYTHON) -m tools.local_server stop

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.conftest import http_get, wait_for_http
+from tests.support import http_get, wait_for_http
 
 pytestmark = pytest.mark.e2e
 

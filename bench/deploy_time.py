@@ -1,0 +1,61 @@
+"""Wall time of a first deploy on a fresh server and of a second (no-change) deploy, against the
+raw `apt-get install` + `pip install` of the same packages in another fresh server.
+
+Targets: first deploy within 1.5x the raw install; second deploy under 10 s.
+Usage: python -m bench.deploy_time   (needs a Docker engine and mmdebstrap: `make docker`)
+"""
+
+import os
+import shlex
+import sys
+import tempfile
+import time
+
+from tasks.apt import PACKAGES
+from tests import sample_repo
+from tests.support import Server
+
+REQUIREMENTS = os.path.join(sample_repo.SOURCE, "requirements.txt")
+
+
+def timed(function):
+    start = time.time()
+    result = function()
+    return time.time() - start, result
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = os.path.join(tmp, "sample-app")
+        sample_repo.build(repo)
+        deployed, raw = Server(tmp, repo), Server(tmp, repo)
+        try:
+            first = deployed.deploy()
+            assert first.returncode == 0, first.stderr[-2000:]
+            second = deployed.deploy()
+            assert second.returncode == 0, second.stderr[-2000:]
+
+            with open(REQUIREMENTS) as handle:
+                requirements = handle.read()
+            raw.sh(f"printf %s {shlex.quote(requirements)} > /tmp/requirements.txt")
+            apt_seconds, _ = timed(lambda: raw.sh(
+                "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+                + " ".join(PACKAGES)))
+            pip_seconds, _ = timed(lambda: raw.sh(
+                "python3 -m venv /tmp/venv && /tmp/venv/bin/pip install -q -r /tmp/requirements.txt"))
+        finally:
+            deployed.remove()
+            raw.remove()
+
+    raw_total = apt_seconds + pip_seconds
+    ratio = first.seconds / raw_total
+    print(f"raw apt-get install            {apt_seconds:6.1f} s")
+    print(f"raw pip install                {pip_seconds:6.1f} s")
+    print(f"raw total                      {raw_total:6.1f} s")
+    print(f"first deploy (fresh server)    {first.seconds:6.1f} s   {ratio:.2f}x raw (target <= 1.5x)")
+    print(f"second deploy (no change)      {second.seconds:6.1f} s   (target < 10 s)")
+    return 0 if ratio <= 1.5 and second.seconds < 10 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

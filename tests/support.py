@@ -1,0 +1,99 @@
+"""Helpers shared by the end-to-end tests and the benchmarks: fresh servers and HTTP."""
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYINFRA = os.path.join(os.path.dirname(sys.executable), "pyinfra")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def http_get(url, timeout=10, follow_redirects=True):
+    """(status, headers, body) of a GET; never through a proxy: tests talk to 127.0.0.1 only."""
+    handlers = [urllib.request.ProxyHandler({})] + ([] if follow_redirects else [NoRedirect()])
+    opener = urllib.request.build_opener(*handlers)
+    try:
+        with opener.open(url, timeout=timeout) as response:
+            return response.status, response.headers, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read().decode(errors="replace")
+
+
+def wait_for_http(url, timeout, expect=200):
+    """Seconds until url answers `expect`; fails after timeout."""
+    start = time.time()
+    while time.time() - start < timeout:
+        try:
+            if http_get(url, timeout=2)[0] == expect:
+                return time.time() - start
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer {expect} within {timeout}s")
+
+
+class Server:
+    """A fresh local server container with its own ports, SSH key and known_hosts."""
+
+    def __init__(self, state_dir, repo):
+        from tools import local_server
+
+        self.local_server = local_server
+        self.name = f"flask-deploy-test-{secrets.token_hex(3)}"
+        self.state_dir = state_dir
+        self.repo = repo
+        self.ssh_port, self.http_port, self.https_port = free_port(), free_port(), free_port()
+        self.container = local_server.start(self.name, self.ssh_port, self.http_port, self.https_port,
+                                            state_dir=state_dir)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def sh(self, command, check=True):
+        """Runs a shell command in the server as root; returns its output (stdout and stderr)."""
+        code, output = self.container.exec_run(["sh", "-c", command])
+        output = output.decode(errors="replace").strip()
+        if check and code != 0:
+            raise AssertionError(f"{command!r} exited {code} in {self.name}: {output}")
+        return output
+
+    def deploy(self, *args, env=None):
+        """Runs `pyinfra -y [args] inventory.py deploy.py` against this server (no -y with --dry)."""
+        environment = dict(os.environ, LOCAL_SERVER_SSH_PORT=str(self.ssh_port),
+                           LOCAL_SERVER_STATE_DIR=self.state_dir, APP_REPO=self.repo)
+        for variable in ("DEPLOY_HOSTS", "SECRET_KEY", "DB_PASSWORD"):
+            environment.pop(variable, None)
+        environment.update(env or {})
+        start = time.time()
+        confirm = [] if "--dry" in args else ["-y"]  # -y would skip --dry's change detection
+        result = subprocess.run([PYINFRA, *confirm, *args, "inventory.py", "deploy.py"], cwd=ROOT,
+                                env=environment, capture_output=True, text=True, timeout=1200)
+        result.seconds = time.time() - start
+        if "--json" in args and result.stdout.strip().startswith("{"):
+            result.json = json.loads(result.stdout)
+        return result
+
+    def remove(self):
+        self.local_server.stop(self.name)
+
+
