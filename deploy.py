@@ -1,14 +1,27 @@
 """Puts the Flask app into production on Debian servers: pyinfra inventory.py deploy.py"""
 
+from pyinfra import host
+
 from tasks.apt import system_packages
+from tasks.certbot import tls_certificate
+from tasks.checks import check_settings
+from tasks.common import certificate_for, served_certificate
 from tasks.git_latest_tag import app_source
 from tasks.mysql import database
 from tasks.nginx import web_server
 from tasks.supervisor import app_server
 from tasks.venv import app_environment
 
+check_settings(host)
+
 system_packages()
 database()
 app_source()
 app_server(restart=app_environment())
-web_server()
+
+serving = served_certificate()
+web_server(certificate=serving)  # ACME challenges need the site up on port 80 first
+tls_certificate()
+wanted = certificate_for(host.data.tls)
+if wanted != serving:
+    web_server(certificate=wanted)  # the new certificate exists now: serve it

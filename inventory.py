@@ -39,6 +39,9 @@ def _local_server():
             "ssh_known_hosts_file": os.path.join(_state_dir, "known_hosts"),
             "ssh_strict_host_key_checking": "accept-new",
             "repo": os.environ.get("APP_REPO", os.path.join(_state_dir, "sample-app")),
+            # No public DNS name: HTTPS with a self-signed certificate, on the published port.
+            "tls": "self-signed",
+            "public_https_port": int(os.environ.get("LOCAL_SERVER_HTTPS_PORT", 8443)),
         },
     )]
 

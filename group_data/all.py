@@ -29,3 +29,11 @@ pip_constraints = None  # local constraints file (pip -c) for apps whose require
 apt_cache_seconds = 3600  # refresh the apt cache only when older than this
 acme_webroot = "/var/www/acme"  # served at /.well-known/acme-challenge/ for certbot's webroot
 client_max_body_size = "10m"  # largest request body nginx accepts
+
+tls = "letsencrypt"  # HTTPS certificate: "letsencrypt" (ACME via certbot), "self-signed", or "off" (HTTP only)
+acme_email = None  # contact email of the ACME account; required with tls = "letsencrypt"
+acme_directory = "https://acme-v02.api.letsencrypt.org/directory"  # ACME directory URL: Let's Encrypt, or a private CA
+acme_staging = False  # True: Let's Encrypt's staging directory instead, for trial runs
+acme_ca_bundle = None  # local CA bundle file that signs the ACME directory's TLS certificate (private CAs)
+hsts = True  # send Strict-Transport-Security on HTTPS
+public_https_port = 443  # HTTPS port the clients use; the HTTP redirect names it when it is not 443

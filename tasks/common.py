@@ -78,7 +78,7 @@ def settings():
 
 def render_template(template_name, s, data, **context):
     """The text of templates/<template_name> for the settings `s` and the host data `data`."""
-    environment = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                               keep_trailing_newline=True)
     return environment.get_template(template_name).render(s=s, data=data, **context)
 
@@ -222,6 +222,67 @@ def clone_checkout(src: str, ref: str | None, commit: str | None, dest: str, use
         'git checkout -q --force --detach "$commit" && echo "Deployed $name ($commit)"'
     )
     yield f"runuser -u {shlex.quote(user)} -- sh -c {shlex.quote(script)}"
+
+
+# --- TLS certificates ------------------------------------------------------------------------------
+
+LETSENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
+
+
+class CertificateNames(FactBase):
+    """DNS names of a certificate file that is valid for another day, or None."""
+
+    def command(self, path):
+        quoted = shlex.quote(path)
+        return (f"test -s {quoted} && openssl x509 -in {quoted} -noout -checkend 86400 >/dev/null && "
+                f"openssl x509 -in {quoted} -noout -ext subjectAltName || true")
+
+    def process(self, output):
+        names = [item.strip()[4:] for line in output for item in line.split(",") if item.strip().startswith("DNS:")]
+        return names or None
+
+
+@dataclass(frozen=True)
+class Certificate:
+    fullchain: str
+    privkey: str
+
+
+def certificate_for(mode):
+    """Where the certificate of a `tls` mode lives on the server."""
+    s = settings()
+    if mode == "letsencrypt":
+        live = f"/etc/letsencrypt/live/{s.app_name}"
+        return Certificate(f"{live}/fullchain.pem", f"{live}/privkey.pem")
+    if mode == "self-signed":
+        return Certificate(f"/etc/ssl/{s.app_name}/fullchain.pem", f"/etc/ssl/{s.app_name}/privkey.pem")
+    return None
+
+
+def certificate_ready(mode):
+    """Whether the server holds a valid certificate of `mode` for all of server_names."""
+    certificate = certificate_for(mode)
+    if not certificate:
+        return False
+    names = host.get_fact(CertificateNames, path=certificate.fullchain)
+    return bool(names) and set(settings().server_names) <= set(names)
+
+
+@per_host
+def served_certificate():
+    """The certificate nginx can serve before this deploy's TLS task: the configured mode's, else
+    the other mode's (so that switching modes keeps HTTPS up), else none (HTTP only)."""
+    mode = host.data.tls
+    if mode == "off":
+        return None
+    for candidate in (mode, "letsencrypt" if mode == "self-signed" else "self-signed"):
+        if certificate_ready(candidate):
+            return certificate_for(candidate)
+    return None
+
+
+def acme_directory():
+    return LETSENCRYPT_STAGING if host.data.get("acme_staging") else host.data.acme_directory
 
 
 # --- secrets --------------------------------------------------------------------------------------

@@ -6,13 +6,14 @@ from tasks.common import render, settings
 
 
 @deploy("nginx")
-def web_server():
+def web_server(certificate=None):
     """Ensures nginx serves the site from our template (ACME webroot on /.well-known, /static from
-    the app with a 30-day expiry, the rest proxied to gunicorn), the default site removed, and a
-    reload, after `nginx -t`, only when something changed."""
+    the app with a 30-day expiry, the rest proxied to gunicorn), on HTTPS with `certificate` and
+    HTTP redirecting to it, or on HTTP alone without one; the default site removed; a reload,
+    after `nginx -t`, only when something changed."""
     s = settings()
     files.directory(name="ACME webroot", path=host.data.acme_webroot, mode="0755")
-    site = files.put(name=f"nginx site {s.app_name}", src=render("nginx-site.conf.j2"),
+    site = files.put(name=f"nginx site {s.app_name}", src=render("nginx-site.conf.j2", certificate=certificate),
                      dest=f"/etc/nginx/sites-available/{s.app_name}", mode="0644")
     enabled = files.link(name=f"nginx site {s.app_name} enabled", path=f"/etc/nginx/sites-enabled/{s.app_name}",
                          target=f"/etc/nginx/sites-available/{s.app_name}")

@@ -4,6 +4,7 @@ import json
 import os
 import secrets
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -27,12 +28,16 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def http_get(url, timeout=10, follow_redirects=True):
+def http_get(url, timeout=10, follow_redirects=True, host=None):
     """(status, headers, body) of a GET; never through a proxy: tests talk to 127.0.0.1 only."""
-    handlers = [urllib.request.ProxyHandler({})] + ([] if follow_redirects else [NoRedirect()])
+    unverified = ssl.create_default_context()  # our own servers, often with a self-signed certificate
+    unverified.check_hostname, unverified.verify_mode = False, ssl.CERT_NONE
+    handlers = [urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=unverified)]
+    handlers += [] if follow_redirects else [NoRedirect()]
     opener = urllib.request.build_opener(*handlers)
+    request = urllib.request.Request(url, headers={"Host": host} if host else {})
     try:
-        with opener.open(url, timeout=timeout) as response:
+        with opener.open(request, timeout=timeout) as response:
             return response.status, response.headers, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.headers, error.read().decode(errors="replace")
@@ -80,6 +85,7 @@ class Server:
     def deploy(self, *args, env=None, deploy_file="deploy.py"):
         """Runs `pyinfra -y [args] inventory.py deploy.py` against this server (no -y with --dry)."""
         environment = dict(os.environ, LOCAL_SERVER_SSH_PORT=str(self.ssh_port),
+                           LOCAL_SERVER_HTTPS_PORT=str(self.https_port),
                            LOCAL_SERVER_STATE_DIR=self.state_dir, APP_REPO=self.repo)
         for variable in ("DEPLOY_HOSTS", "SECRET_KEY", "DB_PASSWORD"):
             environment.pop(variable, None)

@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pytest
 from pyinfra.api import OperationError
 
-from tasks.common import Settings, render_template, resolve_local_ref
+from tasks.checks import problems
+from tasks.common import Certificate, Settings, render_template, resolve_local_ref
 from tests import sample_repo
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -40,7 +41,7 @@ def test_defaults_follow_the_article():
 
 
 def test_nginx_site_proxies_to_gunicorn_serves_static_and_acme():
-    site = render("nginx-site.conf.j2")
+    site = render("nginx-site.conf.j2", certificate=None)
     assert "proxy_pass http://127.0.0.1:8000;" in site  # not localhost: one peer
     for header in ("Host $http_host", "X-Real-IP $remote_addr", "X-Forwarded-For $proxy_add_x_forwarded_for",
                    "X-Forwarded-Proto $scheme"):
@@ -49,6 +50,23 @@ def test_nginx_site_proxies_to_gunicorn_serves_static_and_acme():
     assert "alias /home/deploy/microblog/app/static/;" in static and "expires 30d;" in static
     assert re.search(r"location \^~ /\.well-known/acme-challenge/ \{\s*root /var/www/acme;", site)
     assert "server_name example.org www.example.org;" in site and "server_tokens off;" in site
+
+
+def test_nginx_https_site_redirects_http_and_speaks_modern_tls_only():
+    certificate = Certificate("/etc/letsencrypt/live/microblog/fullchain.pem", "/etc/letsencrypt/live/microblog/privkey.pem")
+    site = render("nginx-site.conf.j2", certificate=certificate)
+    plain, secure = site.split("listen 443", 1)
+    assert "location ^~ /.well-known/acme-challenge/" in plain
+    assert "return 301 https://$host$request_uri;" in plain and "proxy_pass" not in plain
+    assert "listen 443 ssl http2;" in site and "listen [::]:443 ssl http2;" in secure
+    assert f"ssl_certificate {certificate.fullchain};" in secure and f"ssl_certificate_key {certificate.privkey};" in secure
+    assert "ssl_protocols TLSv1.2 TLSv1.3;" in secure and "ssl_session_cache shared:" in secure
+    assert 'add_header Strict-Transport-Security "max-age=63072000" always;' in secure
+    assert "proxy_pass http://127.0.0.1:8000;" in secure and "expires 30d;" in secure and "server_tokens off;" in secure
+
+    other = render_template("nginx-site.conf.j2", SETTINGS, SimpleNamespace(**{**vars(DATA), "hsts": False,
+                            "public_https_port": 8443}), certificate=certificate)
+    assert "Strict-Transport-Security" not in other and "return 301 https://$host:8443$request_uri;" in other
 
 
 def test_supervisor_program_keeps_gunicorn_alive_on_loopback():
@@ -97,3 +115,28 @@ def test_a_repository_without_tags_is_a_clear_error(tmp_path):
                     "--allow-empty", "-m", "untagged"], check=True)
     with pytest.raises(OperationError, match="has no tag.*set `ref`"):
         resolve_local_ref(str(tmp_path), None)
+
+
+def settings(**overrides):
+    return {**DEFAULTS, **overrides}
+
+
+def test_default_settings_pass_with_an_email_and_a_public_domain():
+    assert problems(settings(domain="blog.example.org", acme_email="ops@example.org")) == []
+    assert problems(settings(tls="self-signed")) == []  # localhost is fine without a public CA
+
+
+def test_letsencrypt_needs_an_email_and_a_public_dns_name():
+    found = problems(settings(domain="localhost"))
+    assert any(p.startswith("`acme_email` is required") for p in found)
+    assert any("`domain` = 'localhost' is not a public DNS name" in p for p in found)
+    for name in ("203.0.113.7", "blog.test", "intranet", "app.localhost"):
+        assert any("not a public DNS name" in p for p in problems(settings(domain=name, acme_email="a@b.org"))), name
+
+
+def test_bad_settings_are_all_reported_at_once_with_the_setting_named():
+    found = problems(settings(app_user="x; rm -rf /", workers=0, bind="8000", tls="sometimes",
+                              domain="bad domain"))
+    assert len(found) == 5
+    for setting in ("app_user", "workers", "bind", "tls", "domain"):
+        assert any(f"`{setting}`" in problem for problem in found), setting

@@ -31,7 +31,8 @@ def main(pyinfra_args):
                "inventory.py", "deploy.py"]
     status = subprocess.run(command, cwd=HERE).returncode
     if status == 0 and local and "--dry" not in pyinfra_args:
-        print(f"\nThe app is up: http://127.0.0.1:{os.environ.get('LOCAL_SERVER_HTTP_PORT', 8080)}/")
+        print(f"\nThe app is up: https://127.0.0.1:{os.environ.get('LOCAL_SERVER_HTTPS_PORT', 8443)}/ "
+              "(self-signed certificate: your browser will ask you to accept it)")
     return status
 
 

@@ -1,0 +1,65 @@
+"""Settings checked before anything on a server changes: every problem reported at once, each
+naming the setting and the fix."""
+
+import ipaddress
+import re
+
+from pyinfra.api.exceptions import PyinfraError
+
+TLS_MODES = ("letsencrypt", "self-signed", "off")
+IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,31}$")
+DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+# Names that never resolve on the public internet, so no public CA can validate them.
+NOT_PUBLIC_SUFFIXES = ("localhost", "local", "localdomain", "internal", "test", "invalid", "example", "lan", "home")
+
+
+def is_dns_name(name):
+    labels = name.lower().rstrip(".").split(".")
+    return len(name) <= 253 and all(DNS_LABEL.match(label) for label in labels)
+
+
+def is_public_dns_name(name):
+    try:
+        ipaddress.ip_address(name)
+        return False
+    except ValueError:
+        pass
+    labels = name.lower().rstrip(".").split(".")
+    return is_dns_name(name) and len(labels) >= 2 and labels[-1] not in NOT_PUBLIC_SUFFIXES \
+        and not labels[-1].isdigit()
+
+
+def problems(data):
+    """What is wrong with the settings in `data` (host.data, or any object with .get)."""
+    found = []
+    for setting in ("app_name", "app_user", "db_name", "db_user"):
+        if not IDENTIFIER.match(str(data.get(setting) or "")):
+            found.append(f"`{setting}` = {data.get(setting)!r} is not a safe name: use lowercase letters, digits "
+                         "and _ (at most 32, not starting with a digit).")
+    domain = str(data.get("domain") or "")
+    if not is_dns_name(domain):
+        found.append(f"`domain` = {domain!r} is not a valid DNS name: set it to the site's name, e.g. blog.example.org.")
+    workers = data.get("workers")
+    if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
+        found.append(f"`workers` = {workers!r} must be a positive whole number, or None for 2 per CPU core.")
+    bind = str(data.get("bind") or "")
+    if not re.match(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$", bind) or not 0 < int(bind.rsplit(":", 1)[1]) < 65536:
+        found.append(f"`bind` = {bind!r} must be host:port, e.g. 127.0.0.1:8000.")
+    tls = data.get("tls")
+    if tls not in TLS_MODES:
+        found.append(f"`tls` = {tls!r} is not one of {', '.join(TLS_MODES)}.")
+    if tls == "letsencrypt":
+        if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", str(data.get("acme_email") or "")):
+            found.append("`acme_email` is required with tls = \"letsencrypt\": set the contact email of the ACME "
+                         "account (e.g. --data acme_email=you@example.org), or choose tls = \"self-signed\".")
+        if is_dns_name(domain) and not is_public_dns_name(domain):
+            found.append(f"`domain` = {domain!r} is not a public DNS name, so no ACME CA can validate it: set the "
+                         "site's public name, or use tls = \"self-signed\" (or \"off\").")
+    return found
+
+
+def check_settings(host):
+    found = problems(host.data)
+    if found:
+        raise PyinfraError(f"Settings of {host.name} need fixing before anything changes:\n  - "
+                           + "\n  - ".join(found))
