@@ -69,6 +69,10 @@ def test_mariadb_holds_the_schema_and_the_app_user_sees_its_database_only(server
     assert set(server.sh(f"{as_app} -e 'SHOW DATABASES'").split()) == {"information_schema", "microblog"}
     assert "denied" in server.sh(f"{as_app} -e 'SELECT * FROM mysql.user'", check=False)
 
+    assert server.sh("mysql -N -e \"SELECT COUNT(*) FROM mysql.user WHERE User=''\"") == "0"  # no anonymous users
+    assert "test" not in server.sh("mysql -N -e 'SHOW DATABASES'").split()
+    assert "denied" in server.sh("mysql -N -h 127.0.0.1 -u root -e 'SELECT 1'", check=False)  # root: unix socket only
+
 
 def test_mariadb_and_gunicorn_listen_on_loopback_only_and_gunicorn_runs_as_the_app_user(server, first_deploy):
     listening = server.sh("ss -Hltn").split("\n")
