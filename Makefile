@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help venv docker server deploy dry update test unit bench stop clean
+.PHONY: help venv docker server deploy dry update rollback test unit bench stop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -29,7 +29,11 @@ dry: venv ## Show what a deploy would change, changing nothing (--dry)
 	@[ -n "$$DEPLOY_HOSTS" ] || grep -qs '^DEPLOY_HOSTS=.' .env || tools/ensure_docker.sh
 	$(PYTHON) -m tools.make_deploy --dry
 
-update: deploy ## Deploy the latest tag of the app (same as deploy for now)
+update: deploy ## New release of the app (its latest tag, or `ref`), zero downtime, rolled back on failure
+
+rollback: venv ## Back to the previous release (code, venv and database schema)
+	@[ -n "$$DEPLOY_HOSTS" ] || grep -qs '^DEPLOY_HOSTS=.' .env || tools/ensure_docker.sh
+	$(PYTHON) -m tools.make_deploy --rollback
 
 test: venv docker ## Install what is needed and run every test, end-to-end ones included
 	$(PYTHON) -m pytest $(PYTEST_ARGS)

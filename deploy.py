@@ -9,6 +9,7 @@ from tasks.common import certificate_for, served_certificate
 from tasks.git_latest_tag import app_source
 from tasks.mysql import database
 from tasks.nginx import web_server
+from tasks.release import release_app
 from tasks.supervisor import app_server
 from tasks.venv import app_environment
 
@@ -17,7 +18,7 @@ check_settings(host)
 system_packages()
 database()
 app_source()
-app_server(restart=app_environment())
+settings_changed = app_environment()
 
 serving = served_certificate()
 web_server(certificate=serving)  # ACME challenges need the site up on port 80 first
@@ -25,3 +26,6 @@ tls_certificate()
 wanted = certificate_for(host.data.tls)
 if wanted != serving:
     web_server(certificate=wanted)  # the new certificate exists now: serve it
+
+app_server(reload=settings_changed)
+release_app()  # last: its health check goes through the finished nginx

@@ -37,3 +37,9 @@ acme_staging = False  # True: Let's Encrypt's staging directory instead, for tri
 acme_ca_bundle = None  # local CA bundle file that signs the ACME directory's TLS certificate (private CAs)
 hsts = True  # send Strict-Transport-Security on HTTPS
 public_https_port = 443  # HTTPS port the clients use; the HTTP redirect names it when it is not 443
+
+releases_keep = 5  # releases kept on the server (older ones removed); `make rollback` goes back through them
+backups_keep = 5  # database dumps kept in /var/backups/<app_name>, one taken before each migration
+health_check_path = "/"  # path requested through nginx after a new release is switched in
+health_check_max_status = 499  # highest HTTP status that counts as healthy
+health_check_seconds = 30  # how long a new release may take to pass the health check before it is rolled back

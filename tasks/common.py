@@ -41,9 +41,12 @@ class Settings:
     app_name: str
     app_user: str
     home: str
-    app_dir: str
-    venv: str
+    app_dir: str  # repo/ (bare), releases/<tag>/, venvs/<requirements hash>/, shared/.env, current -> releases/<tag>
+    repo_dir: str
+    current: str
     env_file: str
+    release_script: str
+    backup_dir: str
     log_dir: str
     static_dir: str
     server_names: tuple
@@ -64,10 +67,13 @@ def settings():
         app_user=data.app_user,
         home=home,
         app_dir=app_dir,
-        venv=f"{app_dir}/venv",
-        env_file=f"{app_dir}/.env",
+        repo_dir=f"{app_dir}/repo",
+        current=f"{app_dir}/current",
+        env_file=f"{app_dir}/shared/.env",
+        release_script=f"/usr/local/sbin/{data.app_name}-release",
+        backup_dir=f"/var/backups/{data.app_name}",
         log_dir=data.get("log_dir") or f"/var/log/{data.app_name}",
-        static_dir=f"{app_dir}/{data.static_path.strip('/')}",
+        static_dir=f"{app_dir}/current/{data.static_path.strip('/')}",
         server_names=tuple(data.get("server_names") or (data.domain, f"www.{data.domain}")),
         workers=int(workers),
         bind=data.bind,
@@ -78,8 +84,9 @@ def settings():
 
 def render_template(template_name, s, data, **context):
     """The text of templates/<template_name> for the settings `s` and the host data `data`."""
-    environment = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                              keep_trailing_newline=True)
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True,
+                              lstrip_blocks=True, keep_trailing_newline=True)
+    environment.filters["quote"] = lambda value: shlex.quote(str(value))
     return environment.get_template(template_name).render(s=s, data=data, **context)
 
 
@@ -88,30 +95,40 @@ def render(template_name, **context):
     return io.StringIO(render_template(template_name, settings(), host.data, **context))
 
 
-def as_app_user(command):
-    """A shell command run by the app user (the deploy itself runs as root)."""
-    return f"runuser -u {shlex.quote(settings().app_user)} -- sh -c {shlex.quote(command)}"
+# --- the release: which commit to deploy, and which one the server runs ------------------------
+
+FETCH_REFSPECS = "'+refs/heads/*:refs/heads/*' '+refs/tags/*:refs/tags/*'"
 
 
-# --- the release: which commit to deploy, and whether the server already runs it ---------------
+class GitHasCommit(FactBase):
+    """Whether the git repository at path holds commit."""
 
-
-class GitHead(FactBase):
-    """The commit checked out at path, or None."""
-
-    def command(self, path):
-        return f"git -C {shlex.quote(path)} rev-parse --verify -q HEAD || true"
+    def command(self, path, commit):
+        return (f"git --git-dir={shlex.quote(path)} cat-file -e {shlex.quote(commit + '^{commit}')} 2>/dev/null "
+                "&& echo yes || true")
 
     def process(self, output):
-        return output[0].strip() if output and output[0].strip() else None
+        return bool(output) and output[0].strip() == "yes"
+
+
+class ServingRelease(FactBase):
+    """(release name, commit) that `current` points at, or None."""
+
+    def command(self, current):
+        quoted = shlex.quote(current)
+        return f'test -L {quoted} && echo "$(basename "$(readlink {quoted})") $(cat {quoted}/.release-commit)" || true'
+
+    def process(self, output):
+        parts = output[0].split() if output else []
+        return tuple(parts) if len(parts) == 2 else None
 
 
 def resolve_ref_script(ref):
-    """Shell that sets $name and $commit to the ref to deploy, in a clone with an `origin`."""
+    """Shell that sets $name and $commit to the ref to deploy, in a git repository."""
     if ref:
         return (
             f"name={shlex.quote(ref)}; "
-            'commit=$(git rev-parse --verify -q "origin/$name^{commit}" || git rev-parse --verify -q "$name^{commit}")'
+            'commit=$(git rev-parse --verify -q "$name^{commit}")'
             ' || { echo "The ref $name (setting ref) does not exist in the repository." >&2; exit 1; }; '
         )
     return (
@@ -122,11 +139,12 @@ def resolve_ref_script(ref):
 
 
 class RemoteGitTarget(FactBase):
-    """For a clone on the server: fetches, then returns (commit, name) of the ref to deploy, or None
-    when there is no clone yet or the ref does not resolve."""
+    """For a repository on the server: fetches from url, then returns (commit, name) of the ref to
+    deploy, or None when there is no repository yet or the ref does not resolve."""
 
-    def command(self, path, ref):
-        script = f"cd {shlex.quote(path)} && git fetch -q --tags --force origin && {resolve_ref_script(ref)}"
+    def command(self, path, url, ref):
+        script = (f"cd {shlex.quote(path)} && git fetch -q --force --prune {shlex.quote(url)} {FETCH_REFSPECS} && "
+                  + resolve_ref_script(ref))
         return f'( {script} echo "$commit $name" ) 2>/dev/null || true'
 
     def process(self, output):
@@ -136,10 +154,11 @@ class RemoteGitTarget(FactBase):
 
 @dataclass(frozen=True)
 class Release:
-    commit: str | None  # None: decided on the server (first clone of a URL)
+    commit: str | None  # None: decided on the server (first fetch of a URL)
     name: str | None  # tag or branch
     local_repo: str | None  # set when the source is a path on this machine
-    changed: bool  # the server does not run this release yet
+    serving: str | None  # the release the server runs now
+    changed: bool  # the server does not run this commit yet
 
 
 def local_git(repo, *args):
@@ -176,52 +195,45 @@ def is_local_path(repo):
 def release():
     s = settings()
     repo = host.data.repo
-    deployed = host.get_fact(FileContents, path=f"{s.app_dir}/.deployed-commit")
-    deployed = deployed[0].strip() if deployed else None
+    serving = host.get_fact(ServingRelease, current=s.current)
     if is_local_path(repo):
         local_repo = os.path.abspath(os.path.expanduser(repo))
         commit, name = resolve_local_ref(local_repo, host.data.get("ref"))
     else:
         local_repo = None
-        target = host.get_fact(RemoteGitTarget, path=s.app_dir, ref=host.data.get("ref"),
+        target = host.get_fact(RemoteGitTarget, path=s.repo_dir, url=repo, ref=host.data.get("ref"),
                                _sudo=True, _sudo_user=s.app_user)
         commit, name = target if target else (None, None)
-    return Release(commit=commit, name=name, local_repo=local_repo, changed=commit is None or commit != deployed)
+    return Release(commit=commit, name=name, local_repo=local_repo, serving=serving[0] if serving else None,
+                   changed=commit is None or not serving or serving[1] != commit)
 
 
 @operation()
-def ship_checkout(local_repo: str, ref: str, commit: str, dest: str, user: str):
-    """Ensures the checkout at dest is at commit, shipping the commits from a local repository
+def ship_commits(local_repo: str, ref: str, commit: str, dest: str, user: str):
+    """Ensures the bare repository at dest holds ref at commit, shipped from a local repository
     (for servers that cannot reach the git host, and for private repositories without deploy keys)."""
-    if host.get_fact(GitHead, path=dest, _sudo=True, _sudo_user=user) == commit:
+    if host.get_fact(GitHasCommit, path=dest, commit=commit):
         return
     handle, bundle = tempfile.mkstemp(suffix=".bundle")
     os.close(handle)
     local_git(local_repo, "bundle", "create", bundle, ref)
-    remote_bundle = f"/var/tmp/{os.path.basename(dest)}-{commit[:12]}.bundle"
+    remote_bundle = f"/var/tmp/{settings().app_name}-{commit[:12]}.bundle"
     yield FileUploadCommand(bundle, remote_bundle, remote_temp_filename=remote_bundle + ".part")
     yield StringCommand("chmod", "0644", QuoteString(remote_bundle))
-    fetch = (
-        f"test -d {shlex.quote(dest)}/.git || git init -q {shlex.quote(dest)}; "
-        f"cd {shlex.quote(dest)} && git fetch -q --force {shlex.quote(remote_bundle)} "
-        "'+refs/tags/*:refs/tags/*' '+refs/heads/*:refs/remotes/shipped/*' && "
-        f"git checkout -q --force --detach {shlex.quote(commit)}"
-    )
-    yield f"runuser -u {shlex.quote(user)} -- sh -c {shlex.quote(fetch)}; status=$?; rm -f {shlex.quote(remote_bundle)}; exit $status"
+    fetch = (f"test -d {shlex.quote(dest)} || git init -q --bare {shlex.quote(dest)}; "
+             f"git --git-dir={shlex.quote(dest)} fetch -q --force {shlex.quote(remote_bundle)} {FETCH_REFSPECS}")
+    yield (f"runuser -u {shlex.quote(user)} -- sh -c {shlex.quote(fetch)}; status=$?; "
+           f"rm -f {shlex.quote(remote_bundle)}; exit $status")
 
 
 @operation()
-def clone_checkout(src: str, ref: str | None, commit: str | None, dest: str, user: str):
-    """Ensures a clone of src at dest, checked out at ref, or at the latest tag as the article's
-    `git describe --tags $(git rev-list --tags --max-count=1)` picks it."""
-    if commit and host.get_fact(GitHead, path=dest, _sudo=True, _sudo_user=user) == commit:
+def fetch_commits(src: str, commit: str | None, dest: str, user: str):
+    """Ensures the bare repository at dest holds the branches and tags of the git URL src."""
+    if commit and host.get_fact(GitHasCommit, path=dest, commit=commit):
         return
-    script = (
-        f"test -d {shlex.quote(dest)}/.git || git clone -q --no-checkout {shlex.quote(src)} {shlex.quote(dest)}; "
-        f"cd {shlex.quote(dest)} && git fetch -q --tags --force origin && {resolve_ref_script(ref)}"
-        'git checkout -q --force --detach "$commit" && echo "Deployed $name ($commit)"'
-    )
-    yield f"runuser -u {shlex.quote(user)} -- sh -c {shlex.quote(script)}"
+    fetch = (f"test -d {shlex.quote(dest)} || git init -q --bare {shlex.quote(dest)}; "
+             f"git --git-dir={shlex.quote(dest)} fetch -q --force --prune {shlex.quote(src)} {FETCH_REFSPECS}")
+    yield f"runuser -u {shlex.quote(user)} -- sh -c {shlex.quote(fetch)}"
 
 
 # --- TLS certificates ------------------------------------------------------------------------------

@@ -3,14 +3,14 @@ import shlex
 from pyinfra.api import deploy
 from pyinfra.operations import files, server, systemd
 
-from tasks.common import as_app_user, release, render, settings
+from tasks.common import release, render, settings
 
 
 @deploy("Gunicorn under supervisor")
-def app_server(restart=False):
-    """Ensures supervisor keeps gunicorn running as the app user on `bind`, with `workers` workers
-    and logs in `log_dir`; restarts it when `restart` (new release or settings), and waits until
-    it answers before recording the release as deployed."""
+def app_server(reload=False):
+    """Ensures supervisor keeps gunicorn of the `current` release running as the app user on
+    `bind`, with `workers` workers and logs in `log_dir`. A changed program restarts it; `reload`
+    (changed settings) reloads it gracefully. The first start is the release script's."""
     s = settings()
     files.directory(name=f"Log folder {s.log_dir}", path=s.log_dir, user=s.app_user, group="adm",
                     mode="0750")
@@ -19,17 +19,12 @@ def app_server(restart=False):
     program = files.put(name=f"supervisor program {s.app_name}", src=render("supervisor.conf.j2"),
                         dest=f"/etc/supervisor/conf.d/{s.app_name}.conf", mode="0644")
     app = shlex.quote(s.app_name)
+    if not release().serving:
+        return  # nothing to run yet
     if program.will_change:
-        # update (re)starts the program only when its config changed
-        server.shell(name="supervisor picks up the program", commands=[f"supervisorctl reread && supervisorctl update {app}"])
-    elif restart:
-        server.shell(name=f"Restart {s.app_name}", commands=[f"supervisorctl restart {app}"])
-
-    if program.will_change or restart or release().changed:
-        server.shell(
-            name=f"{s.app_name} answers on {s.bind}",
-            commands=[render("wait-for-app.sh.j2").getvalue()],
-        )
-    if release().changed:
-        server.shell(name="Record the deployed release",
-                     commands=[as_app_user(f"cd {shlex.quote(s.app_dir)} && git rev-parse HEAD > .deployed-commit")])
+        # update restarts the program because its config changed
+        server.shell(name="supervisor restarts the changed program",
+                     commands=[f"supervisorctl reread && supervisorctl update {app}",
+                               render("wait-for-app.sh.j2").getvalue()])
+    elif reload:
+        server.shell(name=f"Reload {s.app_name} gracefully", commands=[f"supervisorctl signal HUP {app}"])

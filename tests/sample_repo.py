@@ -41,9 +41,39 @@ class Repo:
             self.git("tag", "-a", tag, "-m", tag)
         return self.git("rev-parse", "HEAD")
 
-    def release(self, version, tag=True):
+    def release(self, version, tag=True, files=()):
+        """Commits VERSION = version and files [(path, text)], tagged version unless tag is False."""
         self.write("VERSION", version + "\n")
+        for path, text in files:
+            self.write(path, text)
         return self.commit(f"Release {version}", tag=version if tag else None)
+
+
+MIGRATION = '''"""{message}"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "{revision}"
+down_revision = "{down_revision}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+{upgrade}
+
+
+def downgrade():
+{downgrade}
+'''
+
+
+def migration(revision, down_revision, message, upgrade, downgrade):
+    """(path, text) of an Alembic migration for Repo.release(files=...)."""
+    indent = lambda lines: "\n".join("    " + line for line in lines.splitlines())
+    return (f"migrations/versions/{revision}_{message.replace(' ', '_')}.py",
+            MIGRATION.format(message=message, revision=revision, down_revision=down_revision,
+                             upgrade=indent(upgrade), downgrade=indent(downgrade)))
 
 
 def build(dest):

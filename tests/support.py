@@ -103,3 +103,59 @@ class Server:
         self.local_server.stop(self.name)
 
 
+
+
+class Load:
+    """Requests at `rate` per second to url from threads of their own, while the `with` block runs;
+    records every response that is not 200 and every refused or broken connection."""
+
+    def __init__(self, url, rate=25, timeout=30):
+        import concurrent.futures
+        import threading
+
+        self.url, self.rate, self.timeout = url, rate, timeout
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=64)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.futures, self.failures, self.sent = [], [], 0
+        self.successes = []  # times of the successful responses
+
+    def _request(self):
+        started = time.time()
+        try:
+            status = http_get(self.url, timeout=self.timeout)[0]
+        except Exception as error:  # refused, reset, timed out: all failures
+            status = repr(error)
+        if status == 200:
+            self.successes.append(time.time())
+        else:
+            self.failures.append((round(started, 2), status))
+
+    def _run(self):
+        next_at = time.time()
+        while not self.stop.is_set():
+            self.futures.append(self.pool.submit(self._request))
+            self.sent += 1
+            next_at += 1 / self.rate
+            time.sleep(max(0, next_at - time.time()))
+
+    def __enter__(self):
+        self.started = time.time()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+        self.pool.shutdown(wait=True)
+        self.ended = time.time()
+        return False
+
+    def longest_gap(self):
+        """Longest time without a successful response, in seconds."""
+        moments = [self.started, *sorted(self.successes), self.ended]
+        return max(later - earlier for earlier, later in zip(moments, moments[1:]))
+
+    def summary(self):
+        return (f"{self.sent} requests in {self.ended - self.started:.1f}s, {len(self.failures)} failed, "
+                f"longest gap without a success {self.longest_gap():.2f}s")

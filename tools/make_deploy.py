@@ -1,4 +1,4 @@
-"""`make deploy`/`make dry`/`make update`: deploy to the servers of the inventory, or, with none
+"""`make deploy`/`make dry`/`make update`/`make rollback`: deploy to the servers of the inventory, or, with none
 configured (no DEPLOY_HOSTS), to the local Debian 12 server with the sample app."""
 
 import os
@@ -26,9 +26,13 @@ def main(pyinfra_args):
             from tests import sample_repo
 
             sample_repo.build(sample)
+    deploy_file = "deploy.py"
+    if "--rollback" in pyinfra_args:
+        pyinfra_args = [arg for arg in pyinfra_args if arg != "--rollback"]
+        deploy_file = "rollback.py"
     confirm = [] if "--dry" in pyinfra_args else ["-y"]  # -y would skip --dry's change detection
     command = [os.path.join(os.path.dirname(sys.executable), "pyinfra"), *confirm, *pyinfra_args,
-               "inventory.py", "deploy.py"]
+               "inventory.py", deploy_file]
     status = subprocess.run(command, cwd=HERE).returncode
     if status == 0 and local and "--dry" not in pyinfra_args:
         print(f"\nThe app is up: https://127.0.0.1:{os.environ.get('LOCAL_SERVER_HTTPS_PORT', 8443)}/ "

@@ -1,0 +1,131 @@
+"""Updates end to end: new releases under load with zero failed requests, a failing migration and a
+failing app rolled back automatically, an update with nothing new, and `make rollback`. The sample
+app's repository grows during the tests."""
+
+import os
+import re
+import time
+
+import pytest
+
+from tests import sample_repo
+from tests.sample_repo import migration
+from tests.support import Load, Server, http_get
+
+pytestmark = pytest.mark.e2e
+
+APP_DIR = "/home/deploy/microblog"
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    return sample_repo.build(str(tmp_path_factory.mktemp("updates") / "sample-app"))
+
+
+@pytest.fixture(scope="module")
+def server(engine, state_dir, repo):
+    instance = Server(state_dir, repo.path)
+    first = instance.deploy()
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    instance.sh("mysql -e \"INSERT INTO post (body) VALUES ('written before the updates')\" microblog")
+    yield instance
+    instance.remove()
+
+
+def page(server):
+    return re.search(r"<h1>(.*?)</h1>", http_get(server.url + "/")[2]).group(1)
+
+
+def schema(server):
+    tables = server.sh("mysql -N -e 'SHOW TABLES' microblog").split()
+    return {table: server.sh(f"mysql -N -e 'SHOW COLUMNS FROM `{table}`' microblog") for table in tables}
+
+
+def rows(server):
+    return server.sh("mysql -N -e 'SELECT id, body FROM post ORDER BY id' microblog")
+
+
+def revision(server):
+    return server.sh("mysql -N -e 'SELECT version_num FROM alembic_version' microblog")
+
+
+def test_update_to_a_tag_with_a_migration_serves_it_without_a_failed_request(server, repo):
+    before = rows(server)
+    repo.release("v1.2.0", files=[migration(
+        "0002", "0001", "comments table",
+        "op.create_table('comment', sa.Column('id', sa.Integer(), primary_key=True), sa.Column('body', sa.String(140)))",
+        "op.drop_table('comment')")])
+    with Load(f"https://127.0.0.1:{server.https_port}/", rate=25) as load:
+        result = server.deploy()
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert page(server) == "Microblog v1.2.0"
+    assert revision(server) == "0002" and "comment" in schema(server)
+    assert rows(server) == before
+    print(f"update v1.1.0 -> v1.2.0 in {result.seconds:.1f}s under load: {load.summary()}")
+    assert load.sent >= 20 * result.seconds * 0.9  # at least 20 requests/s
+    assert load.failures == [], load.failures[:5]
+    # Same requirements: the venv of v1.1.0 serves v1.2.0 too, nothing was installed.
+    assert server.sh(f"ls {APP_DIR}/venvs").split() == [os.path.basename(server.sh(f"readlink {APP_DIR}/releases/v1.1.0/venv"))]
+    assert "release v1.1.0 -> v1.2.0" in result.stdout + result.stderr
+
+
+def test_a_failing_migration_leaves_the_serving_release_schema_and_rows_as_they_were(server, repo):
+    before = schema(server), rows(server), revision(server)
+    repo.release("v1.3.0", files=[migration(
+        "0003", "0002", "half applied",
+        "op.create_table('half', sa.Column('id', sa.Integer(), primary_key=True))\n"
+        "op.execute('SELECT no_such_column FROM no_such_table')",
+        "op.drop_table('half')")])
+    result = server.deploy()
+    assert result.returncode != 0
+    assert "the migration of v1.3.0 failed" in result.stdout + result.stderr
+    assert "v1.2.0 still serves" in result.stdout + result.stderr
+    assert page(server) == "Microblog v1.2.0"
+    assert (schema(server), rows(server), revision(server)) == before
+
+
+def test_an_app_failing_its_health_check_is_rolled_back_with_its_migration(server, repo):
+    repo.git("checkout", "-q", "-b", "hotfix", "v1.2.0")  # the broken v1.3.0 stays behind
+    before = schema(server), rows(server), revision(server)
+    repo.release("v1.4.0", files=[
+        migration("0004", "0002", "post title", "op.add_column('post', sa.Column('title', sa.String(80)))",
+                  "op.drop_column('post', 'title')"),
+        ("app/templates/index.html", "{{ release | no_such_filter }}"),  # every page answers 500
+    ])
+    result = server.deploy("--data", "health_check_seconds=5")
+    assert result.returncode != 0
+    assert "v1.4.0 failed its health check" in result.stdout + result.stderr
+    assert "v1.2.0 serves again" in result.stdout + result.stderr
+    assert page(server) == "Microblog v1.2.0"
+    assert (schema(server), rows(server), revision(server)) == before
+
+
+def test_an_update_with_nothing_new_changes_nothing_and_old_releases_are_removed(server, repo):
+    repo.git("checkout", "-q", "-b", "hotfix-2", "v1.2.0")  # without the broken v1.4.0
+    repo.release("v1.5.0")
+    keep_two = ("--data", "releases_keep=2")
+    result = server.deploy(*keep_two)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert page(server) == "Microblog v1.5.0"
+    # v1.1.0 is past the last 2 deployed; v1.3.0 and v1.4.0 never served.
+    assert server.sh(f"ls {APP_DIR}/releases").split() == ["v1.2.0", "v1.5.0"]
+
+    again = server.deploy("--json", *keep_two)
+    assert again.returncode == 0
+    assert not [op["name"] for op in again.json["results"]["operations"] if op["success"] or op["error"]]
+    assert "v1.5.0 serves already: nothing to update" in again.stdout + again.stderr
+
+
+def test_rollback_brings_the_previous_release_back(server):
+    with Load(f"https://127.0.0.1:{server.https_port}/", rate=25) as load:
+        result = server.deploy(deploy_file="rollback.py")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "rollback v1.5.0 -> v1.2.0" in result.stdout + result.stderr
+    assert page(server) == "Microblog v1.2.0"
+    if load.failures:
+        print(server.sh("tail -60 /var/log/microblog/error.log; tail -5 /var/log/nginx/error.log"))
+    assert load.failures == [], load.failures[:5]
+    print(f"rollback under load: {load.summary()}")
+
+    result = server.deploy(deploy_file="rollback.py")
+    assert result.returncode != 0 and "v1.2.0 is the oldest release kept" in result.stdout + result.stderr
