@@ -3,6 +3,7 @@ real commands in the server."""
 
 import io
 import re
+import subprocess
 import tarfile
 
 import pytest
@@ -15,7 +16,7 @@ APP_DIR = "/home/deploy/microblog"
 
 
 def app_env(server):
-    return dict(line.split("=", 1) for line in server.sh(f"cat {APP_DIR}/.env").splitlines()
+    return dict(line.split("=", 1) for line in server.sh(f"cat {APP_DIR}/current/.env").splitlines()
                 if "=" in line and not line.startswith("#"))
 
 
@@ -33,10 +34,11 @@ def second_deploy(server, first_deploy):
 
 
 def test_first_deploy_checks_out_the_latest_tag_not_the_untagged_commit(server, first_deploy):
-    git = f"runuser -u deploy -- git -C {APP_DIR}"
-    assert server.sh(f"{git} describe --tags --exact-match") == "v1.1.0"
-    assert server.sh(f"{git} log -1 --format=%s") == "Release v1.1.0"
-    assert "release v1.1.0" in first_deploy.stdout + first_deploy.stderr
+    assert server.sh(f"readlink {APP_DIR}/current") == "releases/v1.1.0"
+    commit = server.sh(f"cat {APP_DIR}/current/.release-commit")
+    assert commit == local_commit(server, "v1.1.0") != local_commit(server, "HEAD")
+    assert server.sh(f"cat {APP_DIR}/current/VERSION") == "v1.1.0"
+    assert "release none -> v1.1.0" in first_deploy.stdout + first_deploy.stderr
 
 
 def test_page_through_nginx_and_gunicorn_and_static_served_by_nginx(server, first_deploy):
@@ -112,7 +114,7 @@ def test_second_deploy_changes_nothing(server, second_deploy):
 
 def test_secrets_are_kept_private_and_never_printed(server, first_deploy, second_deploy):
     assert app_env(server) == first_deploy.env
-    assert server.sh(f"stat -c '%a %U %G' {APP_DIR}/.env") == "600 deploy deploy"
+    assert server.sh(f"stat -c '%a %U %G' {APP_DIR}/shared/.env") == "600 deploy deploy"
     secret_key = first_deploy.env["SECRET_KEY"].strip('"')
     password = re.search(r"microblog:([^@]+)@", first_deploy.env["DATABASE_URL"]).group(1)
     assert len(secret_key) >= 32 and len(password) >= 16
@@ -131,31 +133,33 @@ def test_dry_run_on_a_fresh_server_changes_nothing(make_server):
     assert fresh.sh("dpkg -s nginx", check=False).count("not installed")
 
 
-def test_a_url_source_is_cloned_by_the_server_at_its_latest_tag_then_follows_new_tags(server, first_deploy):
+def test_a_url_source_is_fetched_by_the_server_and_its_new_tags_deployed(server, first_deploy):
     # The sample repository inside the server, reached by URL like a git host.
     server.sh("rm -rf /srv/sample.git")
     server.container.put_archive("/srv", tar_of(server.repo, "sample.git"))
     server.sh("chown -R deploy /srv/sample.git")
-    source = ("--data", "repo=file:///srv/sample.git", "--data", "app_name=urlapp")
-    git = "runuser -u deploy -- git -C /home/deploy/urlapp"
+    source = ("--data", "repo=file:///srv/sample.git")
 
-    first = server.deploy(*source, deploy_file="tests/deploys/app_source_only.py")
-    assert first.returncode == 0, first.stderr[-3000:]
-    assert server.sh(f"{git} describe --tags --exact-match") == "v1.1.0"
+    same = server.deploy("--json", *source)  # v1.1.0 from the URL is the release that serves
+    assert same.returncode == 0, same.stderr[-3000:]
+    assert not [op["name"] for op in same.json["results"]["operations"] if op["success"] or op["error"]]
 
-    again = server.deploy("--json", *source, deploy_file="tests/deploys/app_source_only.py")
-    assert not [op["name"] for op in again.json["results"]["operations"] if op["success"] or op["error"]]
-
-    server.sh("cd /srv/sample.git && runuser -u deploy -- git -c user.name=t -c user.email=t@t commit -q --allow-empty -m next && "
-              "runuser -u deploy -- git -c user.name=t -c user.email=t@t tag -a v1.3.0 -m v1.3.0")
-    moved = server.deploy(*source, deploy_file="tests/deploys/app_source_only.py")
+    server.sh("cd /srv/sample.git && runuser -u deploy -- git -c user.name=t -c user.email=t@t commit -q --allow-empty "
+              "-m next && runuser -u deploy -- git -c user.name=t -c user.email=t@t tag -a v1.3.0 -m v1.3.0")
+    moved = server.deploy(*source)
     assert moved.returncode == 0, moved.stderr[-3000:]
-    assert "release v1.3.0" in moved.stdout + moved.stderr
-    assert server.sh(f"{git} describe --tags --exact-match") == "v1.3.0"
+    assert "release v1.1.0 -> v1.3.0" in moved.stdout + moved.stderr
+    assert server.sh(f"readlink {APP_DIR}/current") == "releases/v1.3.0"
 
-    pinned = server.deploy(*source, "--data", "ref=v1.0.0", deploy_file="tests/deploys/app_source_only.py")
+    pinned = server.deploy(*source, "--data", "ref=v1.0.0")
     assert pinned.returncode == 0, pinned.stderr[-3000:]
-    assert server.sh(f"{git} describe --tags --exact-match") == "v1.0.0"
+    assert server.sh(f"readlink {APP_DIR}/current") == "releases/v1.0.0"
+    assert "Microblog v1.0.0" in http_get(server.url + "/")[2]
+
+
+def local_commit(server, ref):
+    return subprocess.run(["git", "-C", server.repo, "rev-parse", f"{ref}^{{commit}}"], capture_output=True,
+                          text=True, check=True).stdout.strip()
 
 
 def tar_of(path, name):
