@@ -41,8 +41,9 @@ test: venv docker ## Install what is needed and run every test, end-to-end ones 
 unit: venv ## Only the fast tests (no Docker)
 	$(PYTHON) -m pytest -m "not e2e" $(PYTEST_ARGS)
 
-bench: venv docker ## Time a first and a second deploy against the raw package installs
+bench: venv docker ## Benchmarks: deploy times; requests lost during an update, the article's way and ours
 	$(PYTHON) -m bench.deploy_time
+	$(PYTHON) -m bench.update_downtime
 
 stop: venv ## Remove the local server container
 	$(PYTHON) -m tools.local_server stop

@@ -106,25 +106,44 @@ class Server:
 
 
 class Load:
-    """Requests at `rate` per second to url from threads of their own, while the `with` block runs;
-    records every response that is not 200 and every refused or broken connection."""
+    """Requests at `rate` per second to an https://127.0.0.1:PORT/ url while the `with` block runs,
+    from a pool of threads that each keep a connection to nginx alive (as browsers do), so that the
+    load itself costs little CPU. Records every response that is not 200 and every refused or
+    broken connection."""
 
     def __init__(self, url, rate=25, timeout=30):
         import concurrent.futures
         import threading
+        import urllib.parse
 
-        self.url, self.rate, self.timeout = url, rate, timeout
-        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=64)
+        parts = urllib.parse.urlsplit(url)
+        self.port, self.path, self.rate, self.timeout = parts.port, parts.path or "/", rate, timeout
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=32)
+        self.local = threading.local()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
-        self.futures, self.failures, self.sent = [], [], 0
-        self.successes = []  # times of the successful responses
+        self.failures, self.successes, self.sent = [], [], 0
+
+    def _connection(self):
+        import http.client
+
+        if getattr(self.local, "connection", None) is None:
+            context = ssl.create_default_context()
+            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+            self.local.connection = http.client.HTTPSConnection("127.0.0.1", self.port, context=context,
+                                                                timeout=self.timeout)
+        return self.local.connection
 
     def _request(self):
         started = time.time()
         try:
-            status = http_get(self.url, timeout=self.timeout)[0]
+            connection = self._connection()
+            connection.request("GET", self.path)
+            response = connection.getresponse()
+            response.read()
+            status = response.status
         except Exception as error:  # refused, reset, timed out: all failures
+            self.local.connection = None
             status = repr(error)
         if status == 200:
             self.successes.append(time.time())
@@ -134,11 +153,10 @@ class Load:
     def _run(self):
         next_at = time.time()
         while not self.stop.is_set():
-            self.futures.append(self.pool.submit(self._request))
+            self.pool.submit(self._request)
             self.sent += 1
             next_at += 1 / self.rate
             time.sleep(max(0, next_at - time.time()))
-
     def __enter__(self):
         self.started = time.time()
         self.thread.start()
