@@ -13,7 +13,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from dotenv import dotenv_values, load_dotenv
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from pyinfra import host, logger
+from pyinfra import host
 from pyinfra.api import FactBase, FileUploadCommand, OperationError, StringCommand, operation
 from pyinfra.api.command import HiddenValue, QuoteString
 from pyinfra.facts.files import FileContents, Sha1File

@@ -16,8 +16,10 @@ from tests import sample_repo
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULTS = runpy.run_path(os.path.join(ROOT, "group_data", "all.py"))
 SETTINGS = Settings(app_name="microblog", app_user="deploy", home="/home/deploy", app_dir="/home/deploy/microblog",
-                    venv="/home/deploy/microblog/venv", env_file="/home/deploy/microblog/.env",
-                    log_dir="/var/log/microblog", static_dir="/home/deploy/microblog/app/static",
+                    repo_dir="/home/deploy/microblog/repo", current="/home/deploy/microblog/current",
+                    env_file="/home/deploy/microblog/shared/.env", release_script="/usr/local/sbin/microblog-release",
+                    backup_dir="/var/backups/microblog", log_dir="/var/log/microblog",
+                    static_dir="/home/deploy/microblog/current/app/static",
                     server_names=("example.org", "www.example.org"), workers=4, bind="127.0.0.1:8000",
                     db_name="microblog", db_user="microblog")
 DATA = SimpleNamespace(**{k: v for k, v in DEFAULTS.items() if not k.startswith("_")})
@@ -47,7 +49,7 @@ def test_nginx_site_proxies_to_gunicorn_serves_static_and_acme():
                    "X-Forwarded-Proto $scheme"):
         assert f"proxy_set_header {header};" in site
     static = re.search(r"location /static/ \{(.*?)\}", site, re.S).group(1)
-    assert "alias /home/deploy/microblog/app/static/;" in static and "expires 30d;" in static
+    assert "alias /home/deploy/microblog/current/app/static/;" in static and "expires 30d;" in static
     assert re.search(r"location \^~ /\.well-known/acme-challenge/ \{\s*root /var/www/acme;", site)
     assert "server_name example.org www.example.org;" in site and "server_tokens off;" in site
 
@@ -75,7 +77,10 @@ def test_supervisor_program_keeps_gunicorn_alive_on_loopback():
     for flag in ("autostart", "autorestart", "stopasgroup", "killasgroup"):
         assert f"{flag}=true" in program
     command = re.search(r"^command=(.*)$", program, re.M).group(1)
-    assert command.startswith("/home/deploy/microblog/venv/bin/gunicorn -b 127.0.0.1:8000 -w 4 ")
+    # through `current`, so that a graceful reload loads the release it points at
+    assert command.startswith("/home/deploy/microblog/current/venv/bin/python3 -m gunicorn "
+                              "--chdir /home/deploy/microblog/current -b 127.0.0.1:8000 -w 4 ")
+    assert "directory=/home/deploy/microblog\n" in program  # outlives every release
     assert "--access-logfile /var/log/microblog/access.log" in command
     assert "--error-logfile /var/log/microblog/error.log" in command and command.endswith(" microblog:app")
 
@@ -84,6 +89,16 @@ def test_env_file_holds_the_secret_key_and_database_url():
     url = "mysql+pymysql://microblog:pw@localhost:3306/microblog"
     env = render("env.j2", secret_key="s3cret", database_url=url)
     assert 'SECRET_KEY="s3cret"' in env and f'DATABASE_URL="{url}"' in env
+
+
+def test_release_script_is_valid_bash_with_every_value_quoted(tmp_path):
+    script = tmp_path / "release.sh"
+    script.write_text(render("release.sh.j2", pip_options=["--index-url", "https://pypi.example.org/simple"],
+                             health_url="https://example.org/", health_curl=["-k", "--resolve", "example.org:443:127.0.0.1"]))
+    subprocess.run(["bash", "-n", str(script)], check=True)
+    text = script.read_text()
+    assert "PIP_OPTIONS=(--index-url https://pypi.example.org/simple)" in text
+    assert "HEALTH_CURL=(-k --resolve example.org:443:127.0.0.1)" in text and "KEEP_RELEASES=5" in text
 
 
 def test_mariadb_listens_on_loopback_only():

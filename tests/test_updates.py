@@ -4,7 +4,6 @@ app's repository grows during the tests."""
 
 import os
 import re
-import time
 
 import pytest
 
