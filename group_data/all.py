@@ -29,6 +29,7 @@ pip_constraints = None  # local constraints file (pip -c) for apps whose require
 apt_cache_seconds = 3600  # refresh the apt cache only when older than this
 acme_webroot = "/var/www/acme"  # served at /.well-known/acme-challenge/ for certbot's webroot
 client_max_body_size = "10m"  # largest request body nginx accepts
+nginx_extra_directives = ""  # more nginx directives for the site's app server block (checked with nginx -t first)
 
 tls = "letsencrypt"  # HTTPS certificate: "letsencrypt" (ACME via certbot), "self-signed", or "off" (HTTP only)
 acme_email = None  # contact email of the ACME account; required with tls = "letsencrypt"

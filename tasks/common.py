@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pyinfra import host
 from pyinfra.api import FactBase, FileUploadCommand, OperationError, StringCommand, operation
 from pyinfra.api.command import HiddenValue, QuoteString
-from pyinfra.facts.files import FileContents, Sha1File
+from pyinfra.facts.files import FileContents, Link, Sha1File
 from pyinfra.facts.server import Command
 from pyinfra.facts.mysql import make_execute_mysql_command
 
@@ -324,6 +324,27 @@ def database_url():
     s = settings()
     password = quote(app_secrets()[1], safe="")
     return f"mysql+pymysql://{s.db_user}:{password}@localhost:3306/{s.db_name}"
+
+
+@operation()
+def nginx_site(src: io.StringIO, available: str, enabled: str):
+    """Ensures the site `available` holds src and is enabled by the link `enabled`, when nginx
+    accepts it (`nginx -t`); otherwise the previous site stays as it was (or none), nothing is
+    reloaded, and the operation fails with nginx's own message."""
+    content = src.getvalue().encode()
+    linked = host.get_fact(Link, path=enabled)
+    if (host.get_fact(Sha1File, path=available) == hashlib.sha1(content).hexdigest()
+            and linked and linked["link_target"] == available):
+        return
+    site, link, previous = QuoteString(available), QuoteString(enabled), QuoteString(f"{available}.previous")
+    yield StringCommand("rm", "-f", previous, "&&", "{", "cp", "-p", site, previous, "2>/dev/null", "||", "true;", "}")
+    yield FileUploadCommand(io.BytesIO(content), available)
+    yield StringCommand("ln", "-sfn", site, link)
+    yield StringCommand(
+        "nginx -t -q 2>&1 || {", "echo 'nginx rejects the new site (above): the previous one stays in place.' >&2;",
+        "if [ -e", previous, "]; then mv -f", previous, site, "; else rm -f", site, link, "; fi;", "exit 1; }",
+    )
+    yield StringCommand("rm", "-f", previous)
 
 
 @operation()

@@ -9,11 +9,13 @@ from tasks.common import release, render, settings
 @deploy("Gunicorn under supervisor")
 def app_server(reload=False):
     """Ensures supervisor keeps gunicorn of the `current` release running as the app user on
-    `bind`, with `workers` workers and logs in `log_dir`. A changed program restarts it; `reload`
+    `bind`, with `workers` workers and logs in `log_dir`, rotated weekly. A changed program restarts it; `reload`
     (changed settings) reloads it gracefully. The first start is the release script's."""
     s = settings()
     files.directory(name=f"Log folder {s.log_dir}", path=s.log_dir, user=s.app_user, group="adm",
                     mode="0750")
+    files.put(name=f"logrotate rotates {s.log_dir}", src=render("logrotate.j2"), dest=f"/etc/logrotate.d/{s.app_name}",
+              mode="0644")
     systemd.service(name="supervisor is running and enabled", service="supervisor", running=True,
                     enabled=True)
     program = files.put(name=f"supervisor program {s.app_name}", src=render("supervisor.conf.j2"),

@@ -22,7 +22,7 @@ def app_env(server):
 
 @pytest.fixture(scope="module")
 def first_deploy(server):
-    result = server.deploy()
+    result = server.deploy("-v", "--diff")  # verbose, with diffs: still no secret in the output
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     result.env = app_env(server)
     return result
@@ -88,6 +88,39 @@ def test_mariadb_and_gunicorn_listen_on_loopback_only_and_gunicorn_runs_as_the_a
     assert {user for user, _ in processes} == {"deploy"}
     cores = int(server.sh("nproc"))
     assert len(processes) == 1 + 2 * cores  # the master and 2 workers per core (default of `workers`)
+
+
+def test_the_server_is_locked_down(server, first_deploy):
+    listening = [line.split()[3] for line in server.sh("ss -Hltn").splitlines()]
+    public_ports = {address.rsplit(":", 1)[1] for address in listening
+                    if not address.startswith(("127.0.0.1:", "[::1]:"))}
+    assert public_ports == {"22", "80", "443"}, listening
+
+    assert server.sh("id -u deploy") != "0"
+    assert "not allowed to run sudo" in server.sh("sudo -l -U deploy", check=False)
+    assert server.sh(f"find {APP_DIR} /var/log/microblog /etc/nginx /etc/supervisor /var/backups/microblog "
+                     "-perm -o+w ! -type l") == ""
+    assert server.sh("stat -c '%a %U' /var/log/microblog") == "750 deploy"
+    assert server.sh("stat -c '%a %U' /var/backups/microblog") == "700 root"
+    server.sh("logrotate -d /etc/logrotate.d/microblog")  # a valid rotation of the gunicorn logs
+
+    status, headers, _ = http_get(server.url + "/")
+    assert status == 200 and headers["Server"] == "nginx"  # no version
+    assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    for path in ("/.env", "/.git/config", "/static/.env", "/static/../.env", "/static/.gitignore"):
+        assert http_get(server.url + path)[0] == 404, path
+
+
+def test_a_site_that_nginx_rejects_never_replaces_the_serving_one(server, first_deploy):
+    site = "/etc/nginx/sites-available/microblog"
+    before = server.sh(f"sha1sum {site}")
+    result = server.deploy("--data", "nginx_extra_directives=no_such_directive on;")
+    assert result.returncode != 0
+    assert 'unknown directive "no_such_directive"' in result.stdout + result.stderr  # nginx's own words
+    assert "the previous one stays in place" in result.stdout + result.stderr
+    assert server.sh(f"sha1sum {site}") == before and server.sh(f"readlink /etc/nginx/sites-enabled/microblog") == site
+    assert http_get(server.url + "/")[0] == 200
 
 
 def test_supervisor_brings_the_site_back_after_kill_9_of_the_gunicorn_master(server, first_deploy):
