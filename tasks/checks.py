@@ -2,6 +2,7 @@
 naming the setting and the fix."""
 
 import ipaddress
+import os
 import re
 
 from pyinfra.api.exceptions import PyinfraError
@@ -45,6 +46,10 @@ def problems(data):
     bind = str(data.get("bind") or "")
     if not re.match(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$", bind) or not 0 < int(bind.rsplit(":", 1)[1]) < 65536:
         found.append(f"`bind` = {bind!r} must be host:port, e.g. 127.0.0.1:8000.")
+    repo = str(data.get("repo") or "")
+    if "://" not in repo and not repo.startswith("git@") and not os.path.isdir(os.path.expanduser(repo)):
+        found.append(f"`repo` = {repo!r} is neither a git URL nor a folder on this machine: set the app's "
+                     "repository URL, or the path of a local git repository (APP_REPO for the local server).")
     tls = data.get("tls")
     if tls not in TLS_MODES:
         found.append(f"`tls` = {tls!r} is not one of {', '.join(TLS_MODES)}.")

@@ -151,7 +151,7 @@ def test_letsencrypt_needs_an_email_and_a_public_dns_name():
 
 def test_bad_settings_are_all_reported_at_once_with_the_setting_named():
     found = problems(settings(app_user="x; rm -rf /", workers=0, bind="8000", tls="sometimes",
-                              domain="bad domain"))
-    assert len(found) == 5
-    for setting in ("app_user", "workers", "bind", "tls", "domain"):
+                              domain="bad domain", repo="/no/such/repository"))
+    assert len(found) == 6
+    for setting in ("app_user", "workers", "bind", "tls", "domain", "repo"):
         assert any(f"`{setting}`" in problem for problem in found), setting

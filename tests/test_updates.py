@@ -128,3 +128,29 @@ def test_rollback_brings_the_previous_release_back(server):
 
     result = server.deploy(deploy_file="rollback.py")
     assert result.returncode != 0 and "v1.2.0 is the oldest release kept" in result.stdout + result.stderr
+
+
+def test_a_missing_ref_or_a_repository_without_tags_stops_before_any_change(server, tmp_path):
+    serving = server.sh(f"readlink {APP_DIR}/current")
+    result = server.deploy("--data", "ref=v9.9.9")
+    assert result.returncode != 0
+    assert "The ref `v9.9.9` (setting `ref`) does not exist" in result.stdout + result.stderr
+
+    untagged = sample_repo.Repo(str(tmp_path))
+    untagged.git("init", "-q")
+    untagged.write("app.py", "")
+    untagged.commit("no tag yet")
+    result = server.deploy("--data", f"repo={tmp_path}")
+    assert result.returncode != 0 and "has no tag" in result.stdout + result.stderr
+    assert server.sh(f"readlink {APP_DIR}/current") == serving
+
+
+def test_requirements_that_fail_to_install_leave_the_serving_release(server, repo):
+    with open(os.path.join(repo.path, "requirements.txt")) as handle:
+        requirements = handle.read()
+    repo.release("v1.6.0", files=[("requirements.txt", requirements + "no-such-package-for-this-test==0.0.1\n")])
+    result = server.deploy()
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "building release v1.6.0 failed" in output and "v1.2.0 still serves" in output
+    assert page(server) == "Microblog v1.2.0"
