@@ -112,15 +112,20 @@ class GitHasCommit(FactBase):
 
 
 class ServingRelease(FactBase):
-    """(release name, commit) that `current` points at, or None."""
+    """(name, commit) of the release `current` points at, or None. The commit is None unless the
+    release script finished that release (recorded it in releases.log): an interrupted deploy
+    is then done again."""
 
-    def command(self, current):
-        quoted = shlex.quote(current)
-        return f'test -L {quoted} && echo "$(basename "$(readlink {quoted})") $(cat {quoted}/.release-commit)" || true'
+    def command(self, app_dir):
+        current, history = shlex.quote(f"{app_dir}/current"), shlex.quote(f"{app_dir}/releases.log")
+        return f'test -L {current} && echo "$(basename "$(readlink {current})") $(tail -n 1 {history} 2>/dev/null)" || true'
 
     def process(self, output):
         parts = output[0].split() if output else []
-        return tuple(parts) if len(parts) == 2 else None
+        if not parts:
+            return None
+        recorded = len(parts) >= 3 and parts[1] == parts[0]
+        return parts[0], parts[2] if recorded else None
 
 
 def resolve_ref_script(ref):
@@ -195,7 +200,7 @@ def is_local_path(repo):
 def release():
     s = settings()
     repo = host.data.repo
-    serving = host.get_fact(ServingRelease, current=s.current)
+    serving = host.get_fact(ServingRelease, app_dir=s.app_dir)
     if is_local_path(repo):
         local_repo = os.path.abspath(os.path.expanduser(repo))
         commit, name = resolve_local_ref(local_repo, host.data.get("ref"))

@@ -84,25 +84,27 @@ class Server:
 
     def deploy(self, *args, env=None, deploy_file="deploy.py"):
         """Runs `pyinfra -y [args] inventory.py deploy.py` against this server (no -y with --dry)."""
+        command, environment = self.deploy_command(*args, env=env, deploy_file=deploy_file)
+        start = time.time()
+        result = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=1200)
+        result.seconds = time.time() - start
+        if "--json" in args and result.stdout.strip().startswith("{"):
+            result.json = json.loads(result.stdout)
+        return result
+
+    def deploy_command(self, *args, env=None, deploy_file="deploy.py"):
+        """(command, environment) of a deploy to this server, to run from the repository's root."""
         environment = dict(os.environ, LOCAL_SERVER_SSH_PORT=str(self.ssh_port),
                            LOCAL_SERVER_HTTPS_PORT=str(self.https_port),
                            LOCAL_SERVER_STATE_DIR=self.state_dir, APP_REPO=self.repo)
         for variable in ("DEPLOY_HOSTS", "SECRET_KEY", "DB_PASSWORD"):
             environment.pop(variable, None)
         environment.update(env or {})
-        start = time.time()
         confirm = [] if "--dry" in args else ["-y"]  # -y would skip --dry's change detection
-        result = subprocess.run([PYINFRA, *confirm, *args, "inventory.py", deploy_file], cwd=ROOT,
-                                env=environment, capture_output=True, text=True, timeout=1200)
-        result.seconds = time.time() - start
-        if "--json" in args and result.stdout.strip().startswith("{"):
-            result.json = json.loads(result.stdout)
-        return result
+        return [PYINFRA, *confirm, *args, "inventory.py", deploy_file], environment
 
     def remove(self):
         self.local_server.stop(self.name)
-
-
 
 
 class Load:
@@ -157,6 +159,7 @@ class Load:
             self.sent += 1
             next_at += 1 / self.rate
             time.sleep(max(0, next_at - time.time()))
+
     def __enter__(self):
         self.started = time.time()
         self.thread.start()

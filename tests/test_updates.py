@@ -4,12 +4,15 @@ app's repository grows during the tests."""
 
 import os
 import re
+import signal
+import subprocess
+import time
 
 import pytest
 
 from tests import sample_repo
 from tests.sample_repo import migration
-from tests.support import Load, Server, http_get
+from tests.support import ROOT, Load, Server, http_get
 
 pytestmark = pytest.mark.e2e
 
@@ -154,3 +157,27 @@ def test_requirements_that_fail_to_install_leave_the_serving_release(server, rep
     output = result.stdout + result.stderr
     assert "building release v1.6.0 failed" in output and "v1.2.0 still serves" in output
     assert page(server) == "Microblog v1.2.0"
+
+
+def test_an_interrupted_update_converges_on_a_plain_rerun(server, repo):
+    repo.git("checkout", "-q", "-b", "hotfix-3", "v1.5.0")
+    with open(os.path.join(repo.path, "requirements.txt")) as handle:
+        requirements = handle.read()
+    # One more requirement: the update spends seconds in pip, where it is interrupted.
+    repo.release("v1.7.0", files=[("requirements.txt", requirements + "six==1.16.0\n")])
+    command, environment = server.deploy_command()
+    deploy = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not server.sh("pgrep -f 'pip install' || true"):
+        assert time.time() < deadline and deploy.poll() is None, "the update never reached pip"
+        time.sleep(0.2)
+    deploy.send_signal(signal.SIGINT)  # Ctrl-C
+    deploy.wait(timeout=60)
+
+    result = server.deploy()
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert page(server) == "Microblog v1.7.0"
+    assert server.sh(f"tail -n 1 {APP_DIR}/releases.log").startswith("v1.7.0 ")
+    again = server.deploy("--json")
+    assert not [op["name"] for op in again.json["results"]["operations"] if op["success"] or op["error"]]
