@@ -5,6 +5,7 @@ from pyinfra import host
 from tasks.apt import system_packages
 from tasks.certbot import tls_certificate
 from tasks.checks import check_settings
+from tasks.firewall import firewall
 from tasks.common import certificate_for, served_certificate
 from tasks.git_latest_tag import app_source
 from tasks.mysql import database
@@ -16,6 +17,7 @@ from tasks.venv import app_environment
 check_settings(host)
 
 system_packages()
+firewall()
 database()
 app_source()
 settings_changed = app_environment()

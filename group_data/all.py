@@ -44,3 +44,4 @@ backups_keep = 5  # database dumps kept in /var/backups/<app_name>, one taken be
 health_check_path = "/"  # path requested through nginx after a new release is switched in
 health_check_max_status = 499  # highest HTTP status that counts as healthy
 health_check_seconds = 30  # how long a new release may take to pass the health check before it is rolled back
+firewall = True  # ufw: deny incoming traffic except SSH, 80 and 443

@@ -95,6 +95,10 @@ def test_the_server_is_locked_down(server, first_deploy):
     public_ports = {address.rsplit(":", 1)[1] for address in listening
                     if not address.startswith(("127.0.0.1:", "[::1]:"))}
     assert public_ports == {"22", "80", "443"}, listening
+    firewall = server.sh("ufw status verbose")
+    assert "Status: active" in firewall and "Default: deny (incoming)" in firewall
+    for rule in ("22/tcp (OpenSSH)", "80/tcp", "443/tcp"):
+        assert re.search(rf"^{re.escape(rule)}\s+ALLOW IN\s+Anywhere\s*$", firewall, re.M), rule
 
     assert server.sh("id -u deploy") != "0"
     assert "not allowed to run sudo" in server.sh("sudo -l -U deploy", check=False)
