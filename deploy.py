@@ -1,6 +1,6 @@
 """Puts the Flask app into production on Debian servers: pyinfra inventory.py deploy.py"""
 
-from pyinfra import host
+from pyinfra import host, state
 
 from tasks.apt import system_packages
 from tasks.certbot import tls_certificate
@@ -14,7 +14,7 @@ from tasks.release import release_app
 from tasks.supervisor import app_server
 from tasks.venv import app_environment
 
-check_settings(host)
+check_settings(host, state)
 
 system_packages()
 firewall()

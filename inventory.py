@@ -2,11 +2,14 @@
 
 With DEPLOY_HOSTS set (in the environment or a local .env), those servers: a comma-separated list
 of host names or addresses, reached over SSH as DEPLOY_SSH_USER (default root; any other user
-needs sudo) with the key DEPLOY_SSH_KEY (default: your SSH agent/config) on DEPLOY_SSH_PORT.
+needs sudo) with the key DEPLOY_SSH_KEY (default: your SSH agent/config) on DEPLOY_SSH_PORT;
+host keys in DEPLOY_SSH_KNOWN_HOSTS (default ~/.ssh/known_hosts), new ones accepted on first contact.
 Without it, the local Debian 12 server of `make server` on 127.0.0.1. Edit this file for more.
 """
 
 import os
+import runpy
+import sys
 
 from dotenv import load_dotenv
 
@@ -18,7 +21,13 @@ _state_dir = os.environ.get("LOCAL_SERVER_STATE_DIR", os.path.join(_here, ".loca
 
 def _real_servers():
     user = os.environ.get("DEPLOY_SSH_USER", "root")
-    data = {"ssh_user": user, "_sudo": user != "root"}
+    known_hosts = os.path.abspath(os.path.expanduser(os.environ.get("DEPLOY_SSH_KNOWN_HOSTS", "~/.ssh/known_hosts")))
+    # New servers' host keys are added on first contact (ssh's accept-new): the file must exist.
+    os.makedirs(os.path.dirname(known_hosts), mode=0o700, exist_ok=True)
+    if not os.path.exists(known_hosts):
+        os.close(os.open(known_hosts, os.O_CREAT | os.O_WRONLY, 0o600))
+    data = {"ssh_user": user, "_sudo": user != "root", "ssh_known_hosts_file": known_hosts,
+            "ssh_strict_host_key_checking": "accept-new"}
     if os.environ.get("DEPLOY_SSH_KEY"):
         data["ssh_key"] = os.environ["DEPLOY_SSH_KEY"]
     if os.environ.get("DEPLOY_SSH_PORT"):
@@ -46,4 +55,50 @@ def _local_server():
     )]
 
 
+def _settings_given_on_the_command_line():
+    """The `--data NAME=VALUE` pairs of this pyinfra run, valued as pyinfra values them."""
+    from pyinfra_cli.util import parse_cli_arg
+
+    given, args = {}, sys.argv[1:]
+    for index, arg in enumerate(args):
+        pair = args[index + 1] if arg == "--data" and index + 1 < len(args) else arg[7:] if arg.startswith("--data=") else ""
+        if "=" in pair:
+            name, value = pair.split("=", 1)
+            given[name] = parse_cli_arg(value)
+    return given
+
+
+def _check_settings(hosts):
+    """Bad settings stop the run before any connection; deploy.py checks again with every group's data."""
+    from pyinfra.api.exceptions import PyinfraError
+
+    from tasks.checks import problems
+
+    defaults = runpy.run_path(os.path.join(_here, "group_data", "all.py"))
+    given = _settings_given_on_the_command_line()
+    for name, data in hosts:
+        found = problems({**defaults, **data, **given})
+        if found:
+            raise PyinfraError(f"Settings of {name} need fixing before anything changes:\n  - " + "\n  - ".join(found))
+
+
+def _check_reachable(hosts):
+    """An SSH port that does not answer is named with the settings to fix, before pyinfra tries."""
+    import socket
+
+    from pyinfra.api.exceptions import PyinfraError
+
+    for name, data in hosts:
+        address, port = data.get("ssh_hostname", name), data.get("ssh_port", 22)
+        try:
+            socket.create_connection((address, port), timeout=10).close()
+        except OSError as error:
+            raise PyinfraError(
+                f"{name}: nothing answers on {address}:{port} ({error.strerror or error}). Check the address "
+                "(DEPLOY_HOSTS), the SSH port (DEPLOY_SSH_PORT), that the server runs sshd, and its firewall."
+                + (" For the local server: make server." if name == "local-server" else ""))
+
+
 servers = _real_servers() if os.environ.get("DEPLOY_HOSTS") else _local_server()
+_check_settings(servers)
+_check_reachable(servers)

@@ -10,9 +10,15 @@ PACKAGES = [
 ]
 
 
+def packages_for(data):
+    """Every package the deploy needs with these settings: one apt transaction installs them all."""
+    return (PACKAGES + (["ufw"] if data.get("firewall") else [])
+            + (["certbot"] if data.get("tls") == "letsencrypt" else []))
+
+
 @deploy("System packages")
 def system_packages():
     """Ensures the apt cache is fresh (refreshed only when older than `apt_cache_seconds`) and the
-    stack's packages are installed."""
+    packages of the stack are installed, with ufw and certbot when `firewall` and `tls` need them."""
     apt.update(name="Refresh the apt cache when stale", cache_time=host.data.apt_cache_seconds)
-    apt.packages(name="Install the stack's packages", packages=PACKAGES)
+    apt.packages(name="Install the stack's packages", packages=packages_for(host.data))

@@ -3,7 +3,7 @@ import shlex
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.operations import apt, files, server, systemd
+from pyinfra.operations import files, server, systemd
 
 from tasks.common import acme_directory, certificate_for, certificate_ready, render, settings
 
@@ -13,10 +13,10 @@ TIMER_ENVIRONMENT = "/etc/systemd/system/certbot.service.d/acme-directory-ca.con
 
 @deploy("TLS certificate")
 def tls_certificate():
-    """Ensures the certificate of `tls`: "self-signed" makes one for server_names once;
-    "letsencrypt" has certbot obtain one for them from `acme_directory` once (webroot on
-    /.well-known, so our nginx template stays the only author of the site), then Debian's certbot
-    timer renews it and a deploy hook reloads nginx."""
+    """Ensures the certificate of `tls` (certbot comes with the system packages): "self-signed"
+    makes one for server_names once; "letsencrypt" has certbot obtain one for them from
+    `acme_directory` once (webroot on /.well-known, so our nginx template stays the only author of
+    the site), then Debian's certbot timer renews it and a deploy hook reloads nginx."""
     s = settings()
     mode = host.data.tls
     certificate = certificate_for(mode)
@@ -30,7 +30,6 @@ def tls_certificate():
                 f"-keyout {shlex.quote(certificate.privkey)} -out {shlex.quote(certificate.fullchain)} 2>/dev/null"
             ])
     elif mode == "letsencrypt":
-        apt.packages(name="certbot", packages=["certbot"])
         ca_bundle = host.data.get("acme_ca_bundle")
         if ca_bundle:
             files.put(name="CA bundle of the ACME directory", src=os.path.expanduser(ca_bundle), dest=CA_BUNDLE,

@@ -6,6 +6,9 @@ import os
 import re
 
 from pyinfra.api.exceptions import PyinfraError
+from pyinfra.facts.server import Command
+
+from tasks.common import is_git_url
 
 TLS_MODES = ("letsencrypt", "self-signed", "off")
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,31}$")
@@ -47,7 +50,7 @@ def problems(data):
     if not re.match(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$", bind) or not 0 < int(bind.rsplit(":", 1)[1]) < 65536:
         found.append(f"`bind` = {bind!r} must be host:port, e.g. 127.0.0.1:8000.")
     repo = str(data.get("repo") or "")
-    if "://" not in repo and not repo.startswith("git@") and not os.path.isdir(os.path.expanduser(repo)):
+    if not is_git_url(repo) and not os.path.isdir(os.path.expanduser(repo)):
         found.append(f"`repo` = {repo!r} is neither a git URL nor a folder on this machine: set the app's "
                      "repository URL, or the path of a local git repository (APP_REPO for the local server).")
     tls = data.get("tls")
@@ -63,8 +66,17 @@ def problems(data):
     return found
 
 
-def check_settings(host):
+def check_settings(host, state):
+    """Stops the deploy, before anything changes, on bad settings or an SSH user without sudo."""
     found = problems(host.data)
     if found:
         raise PyinfraError(f"Settings of {host.name} need fixing before anything changes:\n  - "
                            + "\n  - ".join(found))
+    user = host.data.get("ssh_user")
+    asks_password = host.data.get("_use_sudo_password") or getattr(state.config, "USE_SUDO_PASSWORD", False)
+    if host.data.get("_sudo") and not asks_password and \
+            host.get_fact(Command, "sudo -n true 2>/dev/null && echo yes || echo no", _sudo=False) != "yes":
+        raise PyinfraError(
+            f"{user} on {host.name} cannot use sudo without a password, and the deploy needs it. Grant it "
+            f"(as root: echo '{user} ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/{user}), connect as root "
+            "(DEPLOY_SSH_USER=root), or add --use-sudo-password.")

@@ -192,8 +192,12 @@ def resolve_local_ref(repo, ref):
     return commit, ref
 
 
+def is_git_url(repo):
+    return "://" in repo or repo.startswith("git@")
+
+
 def is_local_path(repo):
-    return "://" not in repo and not repo.startswith("git@") and os.path.exists(os.path.expanduser(repo))
+    return not is_git_url(repo) and os.path.exists(os.path.expanduser(repo))
 
 
 @per_host
@@ -219,11 +223,13 @@ def ship_commits(local_repo: str, ref: str, commit: str, dest: str, user: str):
     (for servers that cannot reach the git host, and for private repositories without deploy keys)."""
     if host.get_fact(GitHasCommit, path=dest, commit=commit):
         return
-    handle, bundle = tempfile.mkstemp(suffix=".bundle")
-    os.close(handle)
-    local_git(local_repo, "bundle", "create", bundle, ref)
+    with tempfile.TemporaryDirectory() as folder:
+        bundle = os.path.join(folder, "release.bundle")
+        local_git(local_repo, "bundle", "create", bundle, ref)
+        with open(bundle, "rb") as handle:
+            content = handle.read()
     remote_bundle = f"/var/tmp/{settings().app_name}-{commit[:12]}.bundle"
-    yield FileUploadCommand(bundle, remote_bundle, remote_temp_filename=remote_bundle + ".part")
+    yield FileUploadCommand(io.BytesIO(content), remote_bundle, remote_temp_filename=remote_bundle + ".part")
     yield StringCommand("chmod", "0644", QuoteString(remote_bundle))
     fetch = (f"test -d {shlex.quote(dest)} || git init -q --bare {shlex.quote(dest)}; "
              f"git --git-dir={shlex.quote(dest)} fetch -q --force {shlex.quote(remote_bundle)} {FETCH_REFSPECS}")

@@ -2,7 +2,7 @@ import shlex
 
 from pyinfra import host
 from pyinfra.api import FactBase, deploy
-from pyinfra.operations import apt, server
+from pyinfra.operations import server
 
 
 class UfwStatus(FactBase):
@@ -27,12 +27,12 @@ class UfwStatus(FactBase):
 
 @deploy("Firewall")
 def firewall():
-    """Ensures ufw denies incoming traffic except SSH (OpenSSH, and the port this deploy connects
-    to), HTTP and HTTPS, when `firewall` is on. SSH is allowed before ufw is enabled, and ufw keeps
-    established connections, so the deploy's own session is never cut."""
+    """Ensures ufw (installed with the system packages) denies incoming traffic except SSH
+    (OpenSSH, and the port this deploy connects to), HTTP and HTTPS, when `firewall` is on. SSH is
+    allowed before ufw is enabled, and ufw keeps established connections, so the deploy's own
+    session is never cut."""
     if not host.data.get("firewall"):
         return
-    apt.packages(name="ufw", packages=["ufw"])
     rules = ["OpenSSH", "80/tcp", "443/tcp"]
     ssh_port = host.data.get("ssh_port") or 22
     if ssh_port != 22:

@@ -2,13 +2,15 @@
 real commands in the server."""
 
 import io
+import os
 import re
+import shlex
 import subprocess
 import tarfile
 
 import pytest
 
-from tests.support import http_get, wait_for_http
+from tests.support import free_port, http_get, wait_for_http
 
 pytestmark = pytest.mark.e2e
 
@@ -114,6 +116,9 @@ def test_the_server_is_locked_down(server, first_deploy):
     assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
     for path in ("/.env", "/.git/config", "/static/.env", "/static/../.env", "/static/.gitignore"):
         assert http_get(server.url + path)[0] == 404, path
+    too_big = server.sh("head -c 11000000 /dev/zero | curl -sk -o /dev/null -w '%{http_code}' --data-binary @- "
+                        "--resolve localhost:443:127.0.0.1 https://localhost/")
+    assert too_big == "413"  # client_max_body_size, 10m by default
 
 
 def test_a_site_that_nginx_rejects_never_replaces_the_serving_one(server, first_deploy):
@@ -157,6 +162,8 @@ def test_secrets_are_kept_private_and_never_printed(server, first_deploy, second
     assert len(secret_key) >= 32 and len(password) >= 16
     for output in (first_deploy.stdout, first_deploy.stderr, second_deploy.stdout, second_deploy.stderr):
         assert secret_key not in output and password not in output
+    # nor in any log on the server (the journal included)
+    assert server.sh(f"grep -rlF -e {shlex.quote(secret_key)} -e {shlex.quote(password)} /var/log || true") == ""
 
 
 def test_dry_run_on_a_fresh_server_changes_nothing(make_server):
@@ -204,3 +211,29 @@ def tar_of(path, name):
     with tarfile.open(fileobj=buffer, mode="w") as archive:
         archive.add(path, arcname=name)
     return buffer.getvalue()
+
+
+def test_bad_settings_and_ssh_problems_end_with_a_clear_message_and_change_nothing(server, first_deploy, tmp_path):
+    wrong_key = tmp_path / "wrong_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(wrong_key)], check=True)
+    server.sh("id nosudo >/dev/null 2>&1 || useradd -m nosudo; install -d -o nosudo -m 0700 /home/nosudo/.ssh; "
+              "install -o nosudo -m 0600 /root/.ssh/authorized_keys /home/nosudo/.ssh/authorized_keys")
+    real_server = {"DEPLOY_HOSTS": "127.0.0.1", "DEPLOY_SSH_PORT": str(server.ssh_port),
+                   "DEPLOY_SSH_KNOWN_HOSTS": str(tmp_path / "known_hosts"),
+                   "DEPLOY_SSH_KEY": os.path.join(server.state_dir, "id_ed25519")}
+    settings = ("--data", f"repo={server.repo}", "--data", "tls=self-signed")
+    before = server.sh(f"readlink {APP_DIR}/current; sha1sum {APP_DIR}/shared/.env /etc/nginx/sites-available/microblog")
+    cases = {
+        "bad settings": ({}, "`workers` = 0 must be a positive whole number"),
+        "unreachable": ({"DEPLOY_SSH_PORT": str(free_port())}, "Check the address (DEPLOY_HOSTS), the SSH port"),
+        "wrong key": ({"DEPLOY_SSH_KEY": str(wrong_key)}, "Authentication error"),
+        "no sudo": ({"DEPLOY_SSH_USER": "nosudo"}, "nosudo on 127.0.0.1 cannot use sudo without a password"),
+    }
+    for case, (overrides, message) in cases.items():
+        bad = ("--data", "workers=0", "--data", "bind=8000") if case == "bad settings" else ()
+        result = server.deploy(*settings, *bad, env={**real_server, **overrides})
+        assert result.returncode != 0, case
+        assert message in result.stdout + result.stderr, (case, result.stderr[-2000:])
+        if case == "bad settings":  # all problems at once, before any connection
+            assert "`bind` = '8000' must be host:port" in result.stderr and "Connecting to hosts" not in result.stderr
+    assert server.sh(f"readlink {APP_DIR}/current; sha1sum {APP_DIR}/shared/.env /etc/nginx/sites-available/microblog") == before

@@ -181,3 +181,26 @@ def test_an_interrupted_update_converges_on_a_plain_rerun(server, repo):
     assert server.sh(f"tail -n 1 {APP_DIR}/releases.log").startswith("v1.7.0 ")
     again = server.deploy("--json")
     assert not [op["name"] for op in again.json["results"]["operations"] if op["success"] or op["error"]]
+
+
+def test_a_full_disk_during_an_update_leaves_the_serving_release(server, repo):
+    repo.release("v1.8.0")  # on top of v1.7.0
+    partial = f"{APP_DIR}/releases/v1.8.0.partial"  # where the release is unpacked: 16 kB of room
+    server.sh(f"mkdir -p {partial} && mount -t tmpfs -o size=16k,uid=$(id -u deploy),gid=$(id -g deploy) "
+              f"tmpfs {partial}")
+    try:
+        result = server.deploy()
+    finally:
+        server.sh(f"umount {partial}; rmdir {partial}")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "No space left on device" in output and "building release v1.8.0 failed" in output
+    assert "v1.7.0 still serves" in output and page(server) == "Microblog v1.7.0"
+
+
+def test_mariadb_stopped_at_deploy_time_is_started_again(server):
+    server.sh("systemctl stop mariadb")
+    result = server.deploy("--data", "ref=v1.7.0")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert server.sh("systemctl is-active mariadb") == "active"
+    assert page(server) == "Microblog v1.7.0"
