@@ -18,7 +18,7 @@ from pyinfra.api import FactBase, FileUploadCommand, OperationError, StringComma
 from pyinfra.api.command import HiddenValue, QuoteString
 from pyinfra.facts.files import FileContents, Link, Sha1File
 from pyinfra.facts.server import Command
-from pyinfra.facts.mysql import make_execute_mysql_command
+from pyinfra.facts.mysql import MysqlUsers, make_execute_mysql_command
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")
 _cache = {}
@@ -356,6 +356,17 @@ def nginx_site(src: io.StringIO, available: str, enabled: str):
         "if [ -e", previous, "]; then mv -f", previous, site, "; else rm -f", site, link, "; fi;", "exit 1; }",
     )
     yield StringCommand("rm", "-f", previous)
+
+
+@operation()
+def no_anonymous_users():
+    """Ensures MariaDB has no anonymous users. When MariaDB does not answer while the deploy is
+    planned (not installed yet, or stopped), the check is left to the server, when it runs."""
+    running = host.get_fact(Command, "systemctl is-active mariadb 2>/dev/null || true") == "active"
+    if running and not [user for user in host.get_fact(MysqlUsers) or {} if user.startswith("@")]:
+        return
+    yield ("mysql -N -B -e \"SELECT CONCAT('DROP USER ', QUOTE(User), '@', QUOTE(Host), ';') "
+           "FROM mysql.user WHERE User = ''\" | mysql")
 
 
 @operation()

@@ -1,9 +1,7 @@
-from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.facts.mysql import MysqlUsers
 from pyinfra.operations import files, mysql, systemd
 
-from tasks.common import app_secrets, render, set_mysql_password, settings
+from tasks.common import app_secrets, no_anonymous_users, render, set_mysql_password, settings
 
 
 @deploy("MariaDB")
@@ -31,5 +29,4 @@ def database():
     mysql.privileges(name=f"{s.db_user} has every right on {s.db_name} alone", user=s.db_user,
                      user_hostname="localhost", privileges=["ALL"], database=s.db_name)
     mysql.database(name="No test database", database="test", present=False)
-    for anonymous in [key for key in host.get_fact(MysqlUsers) or {} if key.startswith("@")]:
-        mysql.user(name=f"No anonymous user {anonymous}", user="", user_hostname=anonymous[1:], present=False)
+    no_anonymous_users(name="No anonymous MariaDB users")
