@@ -128,7 +128,7 @@ def test_a_site_that_nginx_rejects_never_replaces_the_serving_one(server, first_
     assert result.returncode != 0
     assert 'unknown directive "no_such_directive"' in result.stdout + result.stderr  # nginx's own words
     assert "the previous one stays in place" in result.stdout + result.stderr
-    assert server.sh(f"sha1sum {site}") == before and server.sh(f"readlink /etc/nginx/sites-enabled/microblog") == site
+    assert server.sh(f"sha1sum {site}") == before and server.sh("readlink /etc/nginx/sites-enabled/microblog") == site
     assert http_get(server.url + "/")[0] == 200
 
 
