@@ -18,7 +18,7 @@ check_settings(host, state)
 
 system_packages()
 firewall()
-database()
+database_restarted = database()
 app_source()
 settings_changed = app_environment()
 
@@ -29,5 +29,5 @@ wanted = certificate_for(host.data.tls)
 if wanted != serving:
     web_server(certificate=wanted)  # the new certificate exists now: serve it
 
-app_server(reload=settings_changed)
+app_server(reload=settings_changed or database_restarted)
 release_app()  # last: its health check goes through the finished nginx

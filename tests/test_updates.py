@@ -12,7 +12,7 @@ import pytest
 
 from tests import sample_repo
 from tests.sample_repo import migration
-from tests.support import ROOT, Load, Server, http_get
+from tests.support import ROOT, Load, Server, http_get, wait_for_http
 
 pytestmark = pytest.mark.e2e
 
@@ -203,4 +203,6 @@ def test_mariadb_stopped_at_deploy_time_is_started_again(server):
     result = server.deploy("--data", "ref=v1.7.0")
     assert result.returncode == 0, result.stderr[-3000:]
     assert server.sh("systemctl is-active mariadb") == "active"
+    assert "Reload microblog gracefully" in result.stdout + result.stderr  # fresh database connections
+    wait_for_http(server.url + "/", timeout=15)  # the reload is graceful: old workers finish first
     assert page(server) == "Microblog v1.7.0"
