@@ -82,8 +82,9 @@ def _check_settings(hosts):
             raise PyinfraError(f"Settings of {name} need fixing before anything changes:\n  - " + "\n  - ".join(found))
 
 
-def _check_reachable(hosts):
-    """An SSH port that does not answer is named with the settings to fix, before pyinfra tries."""
+def _check_ssh(hosts):
+    """An SSH port that does not answer, or a key the server refuses, is named with the settings to fix,
+    before pyinfra tries."""
     import socket
 
     from pyinfra.api.exceptions import PyinfraError
@@ -91,14 +92,43 @@ def _check_reachable(hosts):
     for name, data in hosts:
         address, port = data.get("ssh_hostname", name), data.get("ssh_port", 22)
         try:
-            socket.create_connection((address, port), timeout=10).close()
+            sock = socket.create_connection((address, port), timeout=10)
         except OSError as error:
             raise PyinfraError(
                 f"{name}: nothing answers on {address}:{port} ({error.strerror or error}). Check the address "
                 "(DEPLOY_HOSTS), the SSH port (DEPLOY_SSH_PORT), that the server runs sshd, and its firewall."
                 + (" For the local server: make server." if name == "local-server" else ""))
+        with sock:
+            if data.get("ssh_key") and not _key_accepted(sock, data["ssh_user"], data["ssh_key"]):
+                raise PyinfraError(
+                    f"{name}: the server refuses the SSH key {data['ssh_key']} for the user {data['ssh_user']}. "
+                    "Check DEPLOY_SSH_KEY and DEPLOY_SSH_USER, or put the key's public half on the server: "
+                    f"ssh-copy-id -i {data['ssh_key']}.pub -p {port} {data['ssh_user']}@{address}"
+                    + (" For the local server: make clean, then make server." if name == "local-server" else ""))
+
+
+def _key_accepted(sock, user, key_file):
+    """Whether the server takes this key; True when that cannot be told here (pyinfra then says why)."""
+    import paramiko
+
+    try:
+        key = paramiko.PKey.from_path(os.path.expanduser(key_file))
+    except (OSError, paramiko.SSHException):  # missing, or protected by a passphrase: pyinfra reports it
+        return True
+    # The host key is checked by pyinfra right after: a key signature tells a wrong server nothing.
+    transport = paramiko.Transport(sock)
+    try:
+        transport.start_client(timeout=10)
+        transport.auth_publickey(user, key)
+        return True
+    except paramiko.AuthenticationException:
+        return False
+    except paramiko.SSHException:
+        return True
+    finally:
+        transport.close()
 
 
 servers = _real_servers() if os.environ.get("DEPLOY_HOSTS") else _local_server()
 _check_settings(servers)
-_check_reachable(servers)
+_check_ssh(servers)

@@ -226,7 +226,8 @@ def test_bad_settings_and_ssh_problems_end_with_a_clear_message_and_change_nothi
     cases = {
         "bad settings": ({}, "`workers` = 0 must be a positive whole number"),
         "unreachable": ({"DEPLOY_SSH_PORT": str(free_port())}, "Check the address (DEPLOY_HOSTS), the SSH port"),
-        "wrong key": ({"DEPLOY_SSH_KEY": str(wrong_key)}, "Authentication error"),
+        "wrong key": ({"DEPLOY_SSH_KEY": str(wrong_key)}, f"refuses the SSH key {wrong_key} for the user root. "
+                                                       "Check DEPLOY_SSH_KEY and DEPLOY_SSH_USER"),
         "no sudo": ({"DEPLOY_SSH_USER": "nosudo"}, "nosudo on 127.0.0.1 cannot use sudo without a password"),
     }
     for case, (overrides, message) in cases.items():

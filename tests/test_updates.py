@@ -148,7 +148,7 @@ def test_a_missing_ref_or_a_repository_without_tags_stops_before_any_change(serv
     assert server.sh(f"readlink {APP_DIR}/current") == serving
 
 
-def test_requirements_that_fail_to_install_leave_the_serving_release(server, repo):
+def test_a_release_that_fails_to_install_or_to_load_leaves_the_serving_release(server, repo):
     with open(os.path.join(repo.path, "requirements.txt")) as handle:
         requirements = handle.read()
     repo.release("v1.6.0", files=[("requirements.txt", requirements + "no-such-package-for-this-test==0.0.1\n")])
@@ -157,6 +157,17 @@ def test_requirements_that_fail_to_install_leave_the_serving_release(server, rep
     output = result.stdout + result.stderr
     assert "building release v1.6.0 failed" in output and "v1.2.0 still serves" in output
     assert page(server) == "Microblog v1.2.0"
+
+    with open(os.path.join(repo.path, "microblog.py")) as handle:
+        app_module = handle.read()
+    repo.release("v1.6.1", files=[("requirements.txt", requirements),
+                                  ("microblog.py", app_module + "raise RuntimeError('broken on purpose')\n")])
+    result = server.deploy()
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "RuntimeError: broken on purpose" in output
+    assert "the app of v1.6.1 does not load (see the errors above); v1.2.0 still serves." in output
+    assert page(server) == "Microblog v1.2.0" and server.sh(f"readlink {APP_DIR}/current") == "releases/v1.2.0"
 
 
 def test_an_interrupted_update_converges_on_a_plain_rerun(server, repo):
