@@ -1,13 +1,22 @@
-"""Servers to deploy to.
+"""Servers to deploy to, grouped by role: `web` (nginx, TLS), `app` (gunicorn, releases,
+migrations) and `db` (MariaDB).
 
-With DEPLOY_HOSTS set (in the environment or a local .env), those servers: a comma-separated list
-of host names or addresses, reached over SSH as DEPLOY_SSH_USER (default root; any other user
-needs sudo) with the key DEPLOY_SSH_KEY (default: your SSH agent/config) on DEPLOY_SSH_PORT;
-host keys in DEPLOY_SSH_KNOWN_HOSTS (default ~/.ssh/known_hosts), new ones accepted on first contact.
-Without it, the local Debian 12 server of `make server` on 127.0.0.1. Edit this file for more.
+Set in the environment or a local .env, each a comma-separated list of hosts:
+  DEPLOY_HOSTS       hosts that hold every role not given below (one host: the whole stack)
+  DEPLOY_WEB_HOSTS   web hosts (default DEPLOY_HOSTS)
+  DEPLOY_APP_HOSTS   app hosts (default DEPLOY_HOSTS)
+  DEPLOY_DB_HOST     the database host, one (default DEPLOY_HOSTS)
+A host is ADDRESS, ADDRESS:SSH_PORT, or either followed by =PRIVATE_ADDRESS: the IP address the
+other hosts reach it at (default ADDRESS), needed when the roles are spread over several hosts.
+SSH as DEPLOY_SSH_USER (default root; any other user needs sudo) with the key DEPLOY_SSH_KEY
+(default: your SSH agent/config) on DEPLOY_SSH_PORT; host keys in DEPLOY_SSH_KNOWN_HOSTS (default
+~/.ssh/known_hosts), new ones accepted on first contact.
+With none of them set, the local Debian 12 server of `make server` on 127.0.0.1 holds every role.
+Edit this file for more.
 """
 
 import os
+import re
 import runpy
 import sys
 
@@ -17,27 +26,61 @@ load_dotenv()
 
 _here = os.path.dirname(os.path.abspath(__file__))
 _state_dir = os.environ.get("LOCAL_SERVER_STATE_DIR", os.path.join(_here, ".local"))
+_ROLE_VARIABLES = {"web": "DEPLOY_WEB_HOSTS", "app": "DEPLOY_APP_HOSTS", "db": "DEPLOY_DB_HOST"}
+_HOST_ENTRY = re.compile(r"^(?P<address>\[[^\]]+\]|[^\s:=\[\]]+)(?::(?P<port>\d+))?(?:=(?P<private>\S+))?$")
+
+
+def _configured():
+    return any(os.environ.get(variable) for variable in ("DEPLOY_HOSTS", *_ROLE_VARIABLES.values()))
+
+
+def _parse_host(entry, variable, common):
+    match = _HOST_ENTRY.match(entry)
+    if not match:
+        from pyinfra.api.exceptions import PyinfraError
+
+        raise PyinfraError(f"{variable}: {entry!r} is not ADDRESS, ADDRESS:SSH_PORT or either =PRIVATE_ADDRESS.")
+    address = match["address"].strip("[]")
+    name = entry.split("=", 1)[0]
+    data = dict(common, ssh_hostname=address)
+    if match["port"]:
+        data["ssh_port"] = int(match["port"])
+    if match["private"]:
+        data["private_address"] = match["private"]
+    return name, data
 
 
 def _real_servers():
+    """{role: [(name, data)]} from the DEPLOY_* settings."""
     user = os.environ.get("DEPLOY_SSH_USER", "root")
     known_hosts = os.path.abspath(os.path.expanduser(os.environ.get("DEPLOY_SSH_KNOWN_HOSTS", "~/.ssh/known_hosts")))
     # New servers' host keys are added on first contact (ssh's accept-new): the file must exist.
     os.makedirs(os.path.dirname(known_hosts), mode=0o700, exist_ok=True)
     if not os.path.exists(known_hosts):
         os.close(os.open(known_hosts, os.O_CREAT | os.O_WRONLY, 0o600))
-    data = {"ssh_user": user, "_sudo": user != "root", "ssh_known_hosts_file": known_hosts,
-            "ssh_strict_host_key_checking": "accept-new"}
+    common = {"ssh_user": user, "_sudo": user != "root", "ssh_known_hosts_file": known_hosts,
+              "ssh_strict_host_key_checking": "accept-new"}
     if os.environ.get("DEPLOY_SSH_KEY"):
-        data["ssh_key"] = os.environ["DEPLOY_SSH_KEY"]
+        common["ssh_key"] = os.environ["DEPLOY_SSH_KEY"]
     if os.environ.get("DEPLOY_SSH_PORT"):
-        data["ssh_port"] = int(os.environ["DEPLOY_SSH_PORT"])
-    names = [name.strip() for name in os.environ["DEPLOY_HOSTS"].split(",") if name.strip()]
-    return [(name, dict(data)) for name in names]
+        common["ssh_port"] = int(os.environ["DEPLOY_SSH_PORT"])
+    roles = {}
+    for role, variable in _ROLE_VARIABLES.items():
+        given = variable if os.environ.get(variable) else "DEPLOY_HOSTS"
+        entries = [entry.strip() for entry in os.environ.get(given, "").split(",") if entry.strip()]
+        roles[role] = [_parse_host(entry, given, common) for entry in entries]
+    # A private address given in one role's list holds for the host's other roles too.
+    private = {name: data["private_address"] for hosts in roles.values() for name, data in hosts
+               if "private_address" in data}
+    for hosts in roles.values():
+        for name, data in hosts:
+            if name in private:
+                data["private_address"] = private[name]
+    return roles
 
 
 def _local_server():
-    return [(
+    server = (
         "local-server",
         {
             "ssh_hostname": "127.0.0.1",
@@ -52,7 +95,8 @@ def _local_server():
             "tls": "self-signed",
             "public_https_port": int(os.environ.get("LOCAL_SERVER_HTTPS_PORT", 8443)),
         },
-    )]
+    )
+    return {role: [server] for role in _ROLE_VARIABLES}
 
 
 def _settings_given_on_the_command_line():
@@ -90,7 +134,7 @@ def _check_ssh(hosts):
     from pyinfra.api.exceptions import PyinfraError
 
     for name, data in hosts:
-        address, port = data.get("ssh_hostname", name), data.get("ssh_port", 22)
+        address, port = data["ssh_hostname"], data.get("ssh_port", 22)
         try:
             sock = socket.create_connection((address, port), timeout=10)
         except OSError as error:
@@ -129,6 +173,21 @@ def _key_accepted(sock, user, key_file):
         transport.close()
 
 
-servers = _real_servers() if os.environ.get("DEPLOY_HOSTS") else _local_server()
-_check_settings(servers)
-_check_ssh(servers)
+def _check_layout(roles):
+    from pyinfra.api.exceptions import PyinfraError
+
+    from tasks.checks import layout_problems
+
+    found = layout_problems({role: [name for name, _ in hosts] for role, hosts in roles.items()},
+                            {name: data.get("private_address", data["ssh_hostname"])
+                             for hosts in roles.values() for name, data in hosts})
+    if found:
+        raise PyinfraError("The servers need fixing before anything changes:\n  - " + "\n  - ".join(found))
+
+
+_roles = _real_servers() if _configured() else _local_server()
+_hosts = list({name: data for hosts in _roles.values() for name, data in hosts}.items())
+_check_layout(_roles)
+_check_settings(_hosts)
+_check_ssh(_hosts)
+web, app, db = _roles["web"], _roles["app"], _roles["db"]

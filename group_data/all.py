@@ -14,7 +14,12 @@ domain = "localhost"  # primary domain of the site
 server_names = None  # nginx server_name list; None = domain and www.domain
 
 workers = None  # gunicorn workers; None = 2 per CPU core of the server
-bind = "127.0.0.1:8000"  # gunicorn address; nginx proxies here, keep it on loopback
+bind = "127.0.0.1:8000"  # gunicorn address; app hosts behind web hosts elsewhere use its port on their private address
+private_address = None  # IP address the other hosts reach this one at; None = its SSH address (see inventory.py)
+upstream_max_fails = 3  # failed requests to an app host, within upstream_fail_timeout, before nginx skips it
+upstream_fail_timeout = "10s"  # how long nginx skips a failed app host
+expose_upstream_addr = False  # send X-Upstream (the app host that answered) in responses, to watch load balancing
+rolling_batch_size = 1  # app hosts taken out and updated at a time in a rolling update
 
 db_name = "microblog"  # MariaDB database (utf8, utf8_bin)
 db_user = "microblog"  # MariaDB user with rights on db_name alone

@@ -2,23 +2,30 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import apt
 
-# The article's packages, and what the other tasks use on the server.
-PACKAGES = [
-    "python3-venv", "python3-dev", "build-essential",  # the app's venv, and C extensions pip may build
-    "supervisor", "default-mysql-server", "nginx", "git",
-    "sudo", "curl", "logrotate",
-]
+from tasks.layout import roles_of
+
+# The article's packages, by the role that uses them, and what the other tasks use on every server.
+PACKAGES = {
+    "any": ["sudo", "curl", "logrotate"],
+    "web": ["nginx"],
+    # The app's venv and C extensions pip may build; the MariaDB client for the release's backups.
+    "app": ["python3-venv", "python3-dev", "build-essential", "supervisor", "git", "default-mysql-client"],
+    "db": ["default-mysql-server"],
+}
 
 
-def packages_for(data):
-    """Every package the deploy needs with these settings: one apt transaction installs them all."""
-    return (PACKAGES + (["ufw"] if data.get("firewall") else [])
-            + (["certbot"] if data.get("tls") == "letsencrypt" else []))
+def packages_for(data, roles=("web", "app", "db")):
+    """Every package a host with these roles needs with these settings: one apt transaction."""
+    packages = PACKAGES["any"] + [package for role in ("web", "app", "db") if role in roles
+                                  for package in PACKAGES[role]]
+    return (packages + (["ufw"] if data.get("firewall") else [])
+            + (["certbot"] if "web" in roles and data.get("tls") == "letsencrypt" else []))
 
 
 @deploy("System packages")
 def system_packages():
     """Ensures the apt cache is fresh (refreshed only when older than `apt_cache_seconds`) and the
-    packages of the stack are installed, with ufw and certbot when `firewall` and `tls` need them."""
+    packages of the host's roles are installed, with ufw and certbot when `firewall` and `tls`
+    need them."""
     apt.update(name="Refresh the apt cache when stale", cache_time=host.data.apt_cache_seconds)
-    apt.packages(name="Install the stack's packages", packages=packages_for(host.data))
+    apt.packages(name="Install the packages of the host's roles", packages=packages_for(host.data, roles_of()))

@@ -46,6 +46,12 @@ def problems(data):
     workers = data.get("workers")
     if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
         found.append(f"`workers` = {workers!r} must be a positive whole number, or None for 2 per CPU core.")
+    for setting in ("upstream_max_fails", "rolling_batch_size"):
+        value = data.get(setting)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            found.append(f"`{setting}` = {value!r} must be a positive whole number.")
+    if not re.match(r"^\d+(ms|s|m|h)?$", str(data.get("upstream_fail_timeout"))):
+        found.append(f"`upstream_fail_timeout` = {data.get('upstream_fail_timeout')!r} must be an nginx time, e.g. 10s.")
     bind = str(data.get("bind") or "")
     if not re.match(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$", bind) or not 0 < int(bind.rsplit(":", 1)[1]) < 65536:
         found.append(f"`bind` = {bind!r} must be host:port, e.g. 127.0.0.1:8000.")
@@ -63,6 +69,26 @@ def problems(data):
         if is_dns_name(domain) and not is_public_dns_name(domain):
             found.append(f"`domain` = {domain!r} is not a public DNS name, so no ACME CA can validate it: set the "
                          "site's public name, or use tls = \"self-signed\" (or \"off\").")
+    return found
+
+
+def layout_problems(roles, addresses):
+    """What is wrong with the hosts of each role ({role: [names]}) and their private addresses."""
+    found = []
+    for role, variable in (("web", "DEPLOY_WEB_HOSTS"), ("app", "DEPLOY_APP_HOSTS")):
+        if not roles.get(role):
+            found.append(f"No {role} host: list at least one in {variable} (or DEPLOY_HOSTS).")
+    if len(roles.get("db") or ()) != 1:
+        found.append(f"{len(roles.get('db') or ())} database hosts ({', '.join(roles.get('db') or ()) or 'none'}): "
+                     "name exactly one in DEPLOY_DB_HOST (it defaults to DEPLOY_HOSTS).")
+    names = {name for hosts in roles.values() for name in hosts}
+    if len(names) > 1:  # the hosts reach each other at their private addresses
+        for name in sorted(names):
+            try:
+                ipaddress.ip_address(addresses[name])
+            except ValueError:
+                found.append(f"{name} needs the IP address the other hosts reach it at: write it as "
+                             f"{name}=PRIVATE_IP in its DEPLOY_*_HOSTS entry (setting `private_address`).")
     return found
 
 

@@ -20,18 +20,28 @@ from pyinfra.facts.files import FileContents, Link, Sha1File
 from pyinfra.facts.server import Command
 from pyinfra.facts.mysql import MysqlUsers, make_execute_mysql_command
 
+from tasks.layout import DB_PORT, host_named, layout
+
 TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")
 _cache = {}
 
 
-def per_host(function):
-    """Computes a value once per host and deploy run (the deploy file is planned once)."""
+def cached(key, compute):
+    """compute() once per deploy run. Hosts are planned side by side (gevent): the first value
+    stored is the one every host gets."""
+    if key not in _cache:
+        value = compute()
+        _cache.setdefault(key, value)
+    return _cache[key]
 
-    def wrapper():
-        key = (function.__name__, host.name)
-        if key not in _cache:
-            _cache[key] = function()
-        return _cache[key]
+
+def per_host(function):
+    """Computes a value once per host and deploy run (the deploy file is planned once per host).
+    The wrapped function takes the host: the current one unless another is given."""
+
+    def wrapper(target=None):
+        target = host if target is None else target
+        return cached((function.__name__, target.name), lambda: function(target))
 
     return wrapper
 
@@ -57,11 +67,11 @@ class Settings:
 
 
 @per_host
-def settings():
-    data = host.data
+def settings(target):
+    data = target.data
     home = f"/home/{data.app_user}"
     app_dir = f"{home}/{data.app_name}"
-    workers = data.get("workers") or 2 * int(host.get_fact(Command, "nproc") or 1)
+    workers = data.get("workers") or 2 * int(target.get_fact(Command, "nproc") or 1)
     return Settings(
         app_name=data.app_name,
         app_user=data.app_user,
@@ -76,7 +86,7 @@ def settings():
         static_dir=f"{app_dir}/current/{data.static_path.strip('/')}",
         server_names=tuple(data.get("server_names") or (data.domain, f"www.{data.domain}")),
         workers=int(workers),
-        bind=data.bind,
+        bind=layout().app_bind(target.name, data.bind),
         db_name=data.db_name,
         db_user=data.db_user,
     )
@@ -201,18 +211,19 @@ def is_local_path(repo):
 
 
 @per_host
-def release():
-    s = settings()
-    repo = host.data.repo
-    serving = host.get_fact(ServingRelease, app_dir=s.app_dir)
+def release(target):
+    """The release to deploy to the app host `target`, and the one it serves."""
+    s = settings(target)
+    repo = target.data.repo
+    serving = target.get_fact(ServingRelease, app_dir=s.app_dir)
     if is_local_path(repo):
         local_repo = os.path.abspath(os.path.expanduser(repo))
-        commit, name = resolve_local_ref(local_repo, host.data.get("ref"))
+        commit, name = resolve_local_ref(local_repo, target.data.get("ref"))
     else:
         local_repo = None
-        target = host.get_fact(RemoteGitTarget, path=s.repo_dir, url=repo, ref=host.data.get("ref"),
-                               _sudo=True, _sudo_user=s.app_user)
-        commit, name = target if target else (None, None)
+        remote = target.get_fact(RemoteGitTarget, path=s.repo_dir, url=repo, ref=target.data.get("ref"),
+                                 _sudo=True, _sudo_user=s.app_user)
+        commit, name = remote if remote else (None, None)
     return Release(commit=commit, name=name, local_repo=local_repo, serving=serving[0] if serving else None,
                    changed=commit is None or not serving or serving[1] != commit)
 
@@ -292,10 +303,11 @@ def certificate_ready(mode):
 
 
 @per_host
-def served_certificate():
-    """The certificate nginx can serve before this deploy's TLS task: the configured mode's, else
-    the other mode's (so that switching modes keeps HTTPS up), else none (HTTP only)."""
-    mode = host.data.tls
+def served_certificate(target):
+    """The certificate nginx of the current host (`target`) can serve before this deploy's TLS
+    task: the configured mode's, else the other mode's (so that switching modes keeps HTTPS up),
+    else none (HTTP only)."""
+    mode = target.data.tls
     if mode == "off":
         return None
     for candidate in (mode, "letsencrypt" if mode == "self-signed" else "self-signed"):
@@ -311,14 +323,22 @@ def acme_directory():
 # --- secrets --------------------------------------------------------------------------------------
 
 
-@per_host
 def app_secrets():
-    """SECRET_KEY and the DB password: from the local environment / .env when set, else the ones
-    already on the server, else new ones. Returns (secret_key, db_password, db_password_changed)."""
+    """SECRET_KEY and the DB password, the same for every host of the layout: from the local
+    environment / .env when set, else the ones already on the app hosts, else new ones. Returns
+    (secret_key, db_password, db_password_changed)."""
+    return cached(("app_secrets", layout().hosts), _find_app_secrets)
+
+
+def _find_app_secrets():
     load_dotenv()
-    s = settings()
-    lines = host.get_fact(FileContents, path=s.env_file)
-    on_server = dotenv_values(stream=io.StringIO("\n".join(lines))) if lines else {}
+    on_server = {}
+    for name in layout().app:
+        app_host = host_named(name)
+        lines = app_host.get_fact(FileContents, path=settings(app_host).env_file)
+        if lines:
+            on_server = dotenv_values(stream=io.StringIO("\n".join(lines)))
+            break
     server_password = None
     if on_server.get("DATABASE_URL"):
         password = urlsplit(on_server["DATABASE_URL"]).password
@@ -331,10 +351,16 @@ def app_secrets():
     return secret_key, db_password, server_password is not None and db_password != server_password
 
 
+def db_client_file():
+    """The release script's MariaDB credentials on an app host, when MariaDB runs on another host."""
+    return f"{settings().app_dir}/shared/mysql-client.cnf" if layout().db_shared else None
+
+
 def database_url():
     s = settings()
     password = quote(app_secrets()[1], safe="")
-    return f"mysql+pymysql://{s.db_user}:{password}@localhost:3306/{s.db_name}"
+    database_host = "localhost" if not layout().db_shared else layout().db_address
+    return f"mysql+pymysql://{s.db_user}:{password}@{database_host}:{DB_PORT}/{s.db_name}"
 
 
 @operation()
@@ -367,6 +393,19 @@ def no_anonymous_users():
         return
     yield ("mysql -N -B -e \"SELECT CONCAT('DROP USER ', QUOTE(User), '@', QUOTE(Host), ';') "
            "FROM mysql.user WHERE User = ''\" | mysql")
+
+
+@operation()
+def stale_mysql_users(user: str, keep: list):
+    """Ensures the MariaDB user exists at the hosts in `keep` alone (a host that left the layout
+    loses its access). When MariaDB does not answer while the deploy is planned, the server checks."""
+    running = host.get_fact(Command, "systemctl is-active mariadb 2>/dev/null || true") == "active"
+    existing = [name for name in host.get_fact(MysqlUsers) or {} if name.rsplit("@", 1)[0] == user] if running else []
+    if running and all(name.rsplit("@", 1)[1] in keep for name in existing):
+        return
+    hosts = ", ".join(f"'{name}'" for name in keep)
+    yield (f"mysql -N -B -e \"SELECT CONCAT('DROP USER ', QUOTE(User), '@', QUOTE(Host), ';') FROM mysql.user "
+           f"WHERE User = '{user}' AND Host NOT IN ({hosts})\" | mysql")
 
 
 @operation()

@@ -4,6 +4,7 @@ from pyinfra.api import deploy
 from pyinfra.operations import files, server, systemd
 
 from tasks.common import release, render, settings
+from tasks.layout import layout
 
 
 @deploy("Gunicorn under supervisor")
@@ -18,7 +19,11 @@ def app_server(reload=False):
               mode="0644")
     systemd.service(name="supervisor is running and enabled", service="supervisor", running=True,
                     enabled=True)
-    program = files.put(name=f"supervisor program {s.app_name}", src=render("supervisor.conf.j2"),
+    current = layout()
+    # Behind web hosts elsewhere, their X-Forwarded-* headers are the ones to believe.
+    proxies = "" if s.bind.startswith("127.") else ",".join(current.address(name) for name in current.web)
+    program = files.put(name=f"supervisor program {s.app_name}",
+                        src=render("supervisor.conf.j2", forwarded_allow_ips=proxies),
                         dest=f"/etc/supervisor/conf.d/{s.app_name}.conf", mode="0644")
     app = shlex.quote(s.app_name)
     if not release().serving:

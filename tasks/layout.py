@@ -1,0 +1,90 @@
+"""Which hosts hold the roles web (nginx, TLS), app (gunicorn, releases, migrations) and db
+(MariaDB), and the private addresses they reach each other at.
+
+The roles are the inventory groups `web`, `app` and `db`. An inventory without them makes every
+host a whole stack of its own. Traffic that stays on one host uses the loopback address."""
+
+from dataclasses import dataclass
+
+from pyinfra import host, inventory
+
+ROLES = ("web", "app", "db")
+DB_PORT = 3306
+
+
+@dataclass(frozen=True)
+class Layout:
+    web: tuple  # names of the web hosts, in inventory order
+    app: tuple  # names of the app hosts; the first runs the migrations
+    db: str  # name of the database host
+    addresses: tuple  # (name, private address) of every host
+
+    def address(self, name):
+        return dict(self.addresses)[name]
+
+    @property
+    def hosts(self):
+        return tuple(dict.fromkeys((*self.web, *self.app, self.db)))
+
+    @property
+    def migrating_host(self):
+        return self.app[0]
+
+    def app_bind(self, name, bind):
+        """Where gunicorn of app host `name` listens: `bind` (loopback) when its one web host is
+        itself, else the same port on its private address."""
+        if self.web == (name,):
+            return bind
+        return f"{self.address(name)}:{bind.rsplit(':', 1)[1]}"
+
+    def upstream(self, bind):
+        return [self.app_bind(name, bind) for name in self.app]
+
+    @property
+    def db_shared(self):
+        """Whether app hosts other than the db host connect to MariaDB, over the private network."""
+        return self.app != (self.db,)
+
+    @property
+    def db_address(self):
+        return self.address(self.db) if self.db_shared else "127.0.0.1"
+
+    @property
+    def db_clients(self):
+        """Hosts MariaDB grants the app user from."""
+        return tuple(self.address(name) for name in self.app) if self.db_shared else ("localhost",)
+
+    def serves_static_itself(self, name):
+        """Whether the web host `name` holds the one app release, so nginx serves /static from disk."""
+        return self.app == (name,)
+
+
+def private_address(data, name):
+    return data.get("private_address") or data.get("ssh_hostname") or name
+
+
+def layout():
+    """The layout the current host belongs to."""
+    groups = {role: tuple(inventory.groups.get(role) or ()) for role in ROLES}
+    if not any(groups.values()):
+        return Layout((host.name,), (host.name,), host.name, ((host.name, "127.0.0.1"),))
+    members = {member.name: member for role in ROLES for member in groups[role]}
+    return Layout(
+        web=tuple(member.name for member in groups["web"]),
+        app=tuple(member.name for member in groups["app"]),
+        db=groups["db"][0].name,
+        addresses=tuple((name, private_address(member.data, name)) for name, member in members.items()),
+    )
+
+
+def roles_of(name=None):
+    """The roles of a host (the current one by default)."""
+    current = layout()
+    name = name or host.name
+    return {role for role, names in (("web", current.web), ("app", current.app), ("db", (current.db,)))
+            if name in names}
+
+
+def host_named(name):
+    """The host called `name`: the current one, or another of the inventory."""
+    return host if name == host.name else inventory.get_host(name)
