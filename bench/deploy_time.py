@@ -1,7 +1,9 @@
 """Wall time of a first deploy on a fresh server and of a second (no-change) deploy, against the
-raw `apt-get install` + `pip install` of the same packages in another fresh server.
+raw `apt-get install` + `pip install` of the same packages in another fresh server; then the
+same two deploys of four fresh hosts (web, two app, db), which pyinfra deploys in parallel.
 
-Targets: first deploy within 1.5x the raw install; second deploy under 10 s.
+Targets: first deploy within 1.5x the raw install; second deploy under 10 s; four hosts well
+under 4x one host.
 Usage: python -m bench.deploy_time   (needs a Docker engine and mmdebstrap: `make docker`)
 """
 
@@ -12,7 +14,7 @@ import time
 
 from tasks.apt import packages_for
 from tests import sample_repo
-from tests.support import Server
+from tests.support import Cluster, Server
 
 REQUIREMENTS = os.path.join(sample_repo.SOURCE, "requirements.txt")
 LOCAL_SERVER_SETTINGS = {"firewall": True, "tls": "self-signed"}  # what the deployed server gets
@@ -47,6 +49,15 @@ def main():
             deployed.remove()
             raw.remove()
 
+        cluster = Cluster(tmp, repo)
+        try:
+            spread_first = cluster.deploy()
+            assert spread_first.returncode == 0, spread_first.stderr[-2000:]
+            spread_second = cluster.deploy()
+            assert spread_second.returncode == 0, spread_second.stderr[-2000:]
+        finally:
+            cluster.remove()
+
     raw_total = apt_seconds + pip_seconds
     ratio = first.seconds / raw_total
     print(f"raw apt-get install            {apt_seconds:6.1f} s")
@@ -56,6 +67,10 @@ def main():
           f"target <= 1.5x: {'met' if ratio <= 1.5 else 'MISSED'}")
     print(f"second deploy (no change)      {second.seconds:6.1f} s   "
           f"target < 10 s: {'met' if second.seconds < 10 else 'MISSED'}")
+    spread_ratio = spread_first.seconds / first.seconds
+    print(f"first deploy, 4 hosts          {spread_first.seconds:6.1f} s   {spread_ratio:.2f}x one host, "
+          f"target well under 4x: {'met' if spread_ratio < 2 else 'MISSED'}")
+    print(f"second deploy, 4 hosts         {spread_second.seconds:6.1f} s")
 
 
 if __name__ == "__main__":

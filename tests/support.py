@@ -59,16 +59,17 @@ def wait_for_http(url, timeout, expect=200):
 class Server:
     """A fresh local server container with its own ports, SSH key and known_hosts."""
 
-    def __init__(self, state_dir, repo):
+    def __init__(self, state_dir, repo, network=None, web=True):
         from tools import local_server
 
         self.local_server = local_server
         self.name = f"flask-deploy-test-{secrets.token_hex(3)}"
         self.state_dir = state_dir
         self.repo = repo
-        self.ssh_port, self.http_port, self.https_port = free_port(), free_port(), free_port()
+        self.ssh_port = free_port()
+        self.http_port, self.https_port = (free_port(), free_port()) if web else (None, None)
         self.container = local_server.start(self.name, self.ssh_port, self.http_port, self.https_port,
-                                            state_dir=state_dir)
+                                            state_dir=state_dir, network=network)
 
     @property
     def url(self):
@@ -97,7 +98,8 @@ class Server:
         environment = dict(os.environ, LOCAL_SERVER_SSH_PORT=str(self.ssh_port),
                            LOCAL_SERVER_HTTPS_PORT=str(self.https_port),
                            LOCAL_SERVER_STATE_DIR=self.state_dir, APP_REPO=self.repo)
-        for variable in ("DEPLOY_HOSTS", "SECRET_KEY", "DB_PASSWORD"):
+        for variable in ("DEPLOY_HOSTS", "DEPLOY_WEB_HOSTS", "DEPLOY_APP_HOSTS", "DEPLOY_DB_HOST", "SECRET_KEY",
+                         "DB_PASSWORD"):
             environment.pop(variable, None)
         environment.update(env or {})
         confirm = [] if "--dry" in args else ["-y"]  # -y would skip --dry's change detection
@@ -107,11 +109,62 @@ class Server:
         self.local_server.stop(self.name)
 
 
+class Cluster:
+    """Fresh servers on a Docker network of their own: one web host (its HTTP(S) ports published on
+    127.0.0.1), `apps` app hosts and one db host, deployed to as one layout."""
+
+    def __init__(self, state_dir, repo, apps=2):
+        import concurrent.futures
+
+        from tools import local_server
+
+        local_server.ensure_key(state_dir)  # once, before the servers start side by side
+        self.network = local_server.client().networks.create(f"flask-deploy-test-{secrets.token_hex(3)}")
+        self.roles = ["web", *(f"app{number}" for number in range(1, apps + 1)), "db"]
+        with concurrent.futures.ThreadPoolExecutor() as pool:
+            servers = pool.map(lambda role: Server(state_dir, repo, network=self.network.name, web=role == "web"),
+                               self.roles)
+            self.servers = dict(zip(self.roles, servers))
+        self.web = self.servers["web"]
+        self.apps = [self.servers[role] for role in self.roles if role.startswith("app")]
+        self.db = self.servers["db"]
+
+    def address(self, server):
+        """The server's address on the cluster's network."""
+        server.container.reload()
+        return server.container.attrs["NetworkSettings"]["Networks"][self.network.name]["IPAddress"]
+
+    def entry(self, server):
+        return f"127.0.0.1:{server.ssh_port}={self.address(server)}"
+
+    @property
+    def url(self):
+        return f"https://127.0.0.1:{self.web.https_port}"
+
+    def deploy(self, *args, deploy_file="deploy.py"):
+        """pyinfra inventory.py deploy.py with the hosts given by role, as a user would list them."""
+        env = {"DEPLOY_WEB_HOSTS": self.entry(self.web),
+               "DEPLOY_APP_HOSTS": ",".join(self.entry(app) for app in self.apps),
+               "DEPLOY_DB_HOST": self.entry(self.db),
+               "DEPLOY_SSH_KEY": os.path.join(self.web.state_dir, "id_ed25519"),
+               "DEPLOY_SSH_KNOWN_HOSTS": os.path.join(self.web.state_dir, "known_hosts_cluster")}
+        settings = ("--data", f"repo={self.web.repo}", "--data", "tls=self-signed",
+                    "--data", f"public_https_port={self.web.https_port}", "--data", "expose_upstream_addr=True")
+        return self.web.deploy(*settings, *args, env=env, deploy_file=deploy_file)
+
+    def remove(self):
+        for server in self.servers.values():
+            server.remove()
+        self.network.remove()
+
+
 class Load:
     """Requests at `rate` per second to an https://127.0.0.1:PORT/ url while the `with` block runs,
     from a pool of threads that each keep a connection to nginx alive (as browsers do), so that the
     load itself costs little CPU. Records every response that is not 200 and every refused or
-    broken connection."""
+    broken connection. Like browsers (RFC 9112, 9.3.1), a GET sent on a kept-alive connection that
+    the server closed before answering (nginx closes idle ones when it reloads) is sent once more on
+    a new connection: counted in `retried`, a failure only if that fails too."""
 
     def __init__(self, url, rate=25, timeout=30):
         import concurrent.futures
@@ -124,7 +177,7 @@ class Load:
         self.local = threading.local()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
-        self.failures, self.successes, self.sent = [], [], 0
+        self.failures, self.successes, self.sent, self.retried = [], [], 0, 0
 
     def _connection(self):
         import http.client
@@ -134,18 +187,31 @@ class Load:
             context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
             self.local.connection = http.client.HTTPSConnection("127.0.0.1", self.port, context=context,
                                                                 timeout=self.timeout)
+            self.local.reused = False
         return self.local.connection
+
+    def _get(self):
+        connection = self._connection()
+        reused, self.local.reused = self.local.reused, True
+        try:
+            connection.request("GET", self.path)
+            response = connection.getresponse()
+            response.read()
+            return response.status
+        except Exception as error:
+            self.local.connection = None
+            closed_while_idle = isinstance(error, (ConnectionResetError, BrokenPipeError)) or \
+                type(error).__name__ == "RemoteDisconnected"
+            if reused and closed_while_idle:
+                self.retried += 1
+                return self._get()
+            raise
 
     def _request(self):
         started = time.time()
         try:
-            connection = self._connection()
-            connection.request("GET", self.path)
-            response = connection.getresponse()
-            response.read()
-            status = response.status
+            status = self._get()
         except Exception as error:  # refused, reset, timed out: all failures
-            self.local.connection = None
             status = repr(error)
         if status == 200:
             self.successes.append(time.time())
@@ -179,4 +245,5 @@ class Load:
 
     def summary(self):
         return (f"{self.sent} requests in {self.ended - self.started:.1f}s, {len(self.failures)} failed, "
+                f"{self.retried} sent again on a new connection, "
                 f"longest gap without a success {self.longest_gap():.2f}s")

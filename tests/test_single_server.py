@@ -171,7 +171,7 @@ def test_dry_run_on_a_fresh_server_changes_nothing(make_server):
     before = fresh.sh("ls -R /etc /home /var/lib/dpkg/info | md5sum")
     result = fresh.deploy("--dry")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "Install the stack's packages" in result.stdout + result.stderr
+    assert "Install the packages of the host's roles" in result.stdout + result.stderr
     assert fresh.sh("ls -R /etc /home /var/lib/dpkg/info | md5sum") == before
     assert fresh.sh("id deploy", check=False).startswith("id:")
     assert fresh.sh("dpkg -s nginx", check=False).count("not installed")

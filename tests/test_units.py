@@ -9,8 +9,9 @@ from types import SimpleNamespace
 import pytest
 from pyinfra.api import OperationError
 
-from tasks.checks import problems
+from tasks.checks import layout_problems, problems
 from tasks.common import Certificate, Settings, render_template, resolve_local_ref
+from tasks.layout import Layout
 from tests import sample_repo
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -25,8 +26,15 @@ SETTINGS = Settings(app_name="microblog", app_user="deploy", home="/home/deploy"
 DATA = SimpleNamespace(**{k: v for k, v in DEFAULTS.items() if not k.startswith("_")})
 
 
+SITE = {"upstream": ["127.0.0.1:8000"], "down": [], "static_from_disk": True}
+
+
 def render(name, **context):
     return render_template(name, SETTINGS, DATA, **context)
+
+
+def render_site(certificate=None, data=DATA, **context):
+    return render_template("nginx-site.conf.j2", SETTINGS, data, certificate=certificate, **{**SITE, **context})
 
 
 def test_every_setting_has_a_one_line_comment():
@@ -43,8 +51,9 @@ def test_defaults_follow_the_article():
 
 
 def test_nginx_site_proxies_to_gunicorn_serves_static_and_acme():
-    site = render("nginx-site.conf.j2", certificate=None)
-    assert "proxy_pass http://127.0.0.1:8000;" in site  # not localhost: one peer
+    site = render_site()
+    assert re.search(r"upstream microblog_app \{\s*server 127.0.0.1:8000 max_fails=3 fail_timeout=10s;\s*\}", site)
+    assert "proxy_pass http://microblog_app;" in site and "X-Upstream" not in site
     for header in ("Host $http_host", "X-Real-IP $remote_addr", "X-Forwarded-For $proxy_add_x_forwarded_for",
                    "X-Forwarded-Proto $scheme"):
         assert f"proxy_set_header {header};" in site
@@ -56,7 +65,7 @@ def test_nginx_site_proxies_to_gunicorn_serves_static_and_acme():
 
 def test_nginx_https_site_redirects_http_and_speaks_modern_tls_only():
     certificate = Certificate("/etc/letsencrypt/live/microblog/fullchain.pem", "/etc/letsencrypt/live/microblog/privkey.pem")
-    site = render("nginx-site.conf.j2", certificate=certificate)
+    site = render_site(certificate)
     plain, secure = site.split("listen 443", 1)
     assert "location ^~ /.well-known/acme-challenge/" in plain
     assert "return 301 https://$host$request_uri;" in plain and "proxy_pass" not in plain
@@ -64,15 +73,14 @@ def test_nginx_https_site_redirects_http_and_speaks_modern_tls_only():
     assert f"ssl_certificate {certificate.fullchain};" in secure and f"ssl_certificate_key {certificate.privkey};" in secure
     assert "ssl_protocols TLSv1.2 TLSv1.3;" in secure and "ssl_session_cache shared:" in secure
     assert 'add_header Strict-Transport-Security "max-age=63072000" always;' in secure
-    assert "proxy_pass http://127.0.0.1:8000;" in secure and "expires 30d;" in secure and "server_tokens off;" in secure
+    assert "proxy_pass http://microblog_app;" in secure and "expires 30d;" in secure and "server_tokens off;" in secure
 
-    other = render_template("nginx-site.conf.j2", SETTINGS, SimpleNamespace(**{**vars(DATA), "hsts": False,
-                            "public_https_port": 8443}), certificate=certificate)
+    other = render_site(certificate, SimpleNamespace(**{**vars(DATA), "hsts": False, "public_https_port": 8443}))
     assert "Strict-Transport-Security" not in other and "return 301 https://$host:8443$request_uri;" in other
 
 
 def test_supervisor_program_keeps_gunicorn_alive_on_loopback():
-    program = render("supervisor.conf.j2")
+    program = render("supervisor.conf.j2", forwarded_allow_ips="")
     assert "[program:microblog]" in program and "user=deploy" in program
     for flag in ("autostart", "autorestart", "stopasgroup", "killasgroup"):
         assert f"{flag}=true" in program
@@ -94,7 +102,8 @@ def test_env_file_holds_the_secret_key_and_database_url():
 def test_release_script_is_valid_bash_with_every_value_quoted(tmp_path):
     script = tmp_path / "release.sh"
     script.write_text(render("release.sh.j2", pip_options=["--index-url", "https://pypi.example.org/simple"],
-                             health_url="https://example.org/", health_curl=["-k", "--resolve", "example.org:443:127.0.0.1"]))
+                             health_url="https://example.org/", health_curl=["-k", "--resolve", "example.org:443:127.0.0.1"],
+                             db_client_file=None))
     subprocess.run(["bash", "-n", str(script)], check=True)
     text = script.read_text()
     assert "PIP_OPTIONS=(--index-url https://pypi.example.org/simple)" in text
@@ -102,7 +111,34 @@ def test_release_script_is_valid_bash_with_every_value_quoted(tmp_path):
 
 
 def test_mariadb_listens_on_loopback_only():
-    assert "bind-address = 127.0.0.1" in render("mariadb.cnf.j2")
+    assert "bind-address = 127.0.0.1" in render("mariadb.cnf.j2", bind_address="127.0.0.1")
+
+
+def test_a_split_layout_binds_private_addresses_and_balances_over_the_app_hosts():
+    layout = Layout(web=("web",), app=("app1", "app2"), db="db",
+                    addresses=(("web", "10.0.0.1"), ("app1", "10.0.0.2"), ("app2", "10.0.0.3"), ("db", "10.0.0.4")))
+    assert layout.upstream("127.0.0.1:8000") == ["10.0.0.2:8000", "10.0.0.3:8000"]
+    assert layout.db_address == "10.0.0.4" and layout.db_clients == ("10.0.0.2", "10.0.0.3")
+    assert not layout.serves_static_itself("web") and layout.migrating_host == "app1"
+    site = render_site(upstream=layout.upstream("127.0.0.1:8000"), down=["10.0.0.2:8000"], static_from_disk=False,
+                       data=SimpleNamespace(**{**vars(DATA), "expose_upstream_addr": True}))
+    assert "server 10.0.0.2:8000 max_fails=3 fail_timeout=10s down;" in site
+    assert "server 10.0.0.3:8000 max_fails=3 fail_timeout=10s;" in site
+    static = re.search(r"location /static/ \{(.*?)\n    \}", site, re.S).group(1)
+    assert "proxy_pass http://microblog_app;" in static and "expires 30d;" in static and "alias" not in static
+    assert "add_header X-Upstream $upstream_addr always;" in site
+
+    alone = Layout(web=("one",), app=("one",), db="one", addresses=(("one", "127.0.0.1"),))
+    assert alone.upstream("127.0.0.1:8000") == ["127.0.0.1:8000"] and alone.db_clients == ("localhost",)
+    assert alone.db_address == "127.0.0.1" and alone.serves_static_itself("one")
+
+
+def test_layout_problems_name_the_setting_to_fix():
+    assert layout_problems({"web": ["a"], "app": ["a"], "db": ["a"]}, {"a": "a.example.org"}) == []
+    found = layout_problems({"web": ["w"], "app": ["a"], "db": ["d1", "d2"]},
+                            {"w": "10.0.0.1", "a": "app.example.org", "d1": "10.0.0.3", "d2": "10.0.0.4"})
+    assert any("2 database hosts" in problem and "DEPLOY_DB_HOST" in problem for problem in found)
+    assert any(problem.startswith("a needs the IP address") and "a=PRIVATE_IP" in problem for problem in found)
 
 
 @pytest.fixture(scope="module")
