@@ -21,18 +21,15 @@ docker: ## Make sure a Docker engine and mmdebstrap are there (installs them on 
 server: venv docker ## Start (or reuse) the local Debian 12 server in a container
 	$(PYTHON) -m tools.local_server start
 
-deploy: venv ## Deploy: to DEPLOY_HOSTS when set (environment or .env), else to the local server
-	@[ -n "$$DEPLOY_HOSTS" ] || grep -qs '^DEPLOY_HOSTS=.' .env || tools/ensure_docker.sh
+deploy: venv ## Deploy: to DEPLOY_HOSTS (or DEPLOY_WEB/APP_HOSTS, DEPLOY_DB_HOST) when set, else to the local server
 	$(PYTHON) -m tools.make_deploy
 
 dry: venv ## Show what a deploy would change, changing nothing (--dry)
-	@[ -n "$$DEPLOY_HOSTS" ] || grep -qs '^DEPLOY_HOSTS=.' .env || tools/ensure_docker.sh
 	$(PYTHON) -m tools.make_deploy --dry
 
 update: deploy ## New release of the app (its latest tag, or `ref`), zero downtime, rolled back on failure
 
 rollback: venv ## Back to the previous release (code, venv and database schema)
-	@[ -n "$$DEPLOY_HOSTS" ] || grep -qs '^DEPLOY_HOSTS=.' .env || tools/ensure_docker.sh
 	$(PYTHON) -m tools.make_deploy --rollback
 
 test: venv docker ## Install what is needed and run every test, end-to-end ones included

@@ -103,7 +103,8 @@ def wait_for_ssh(ssh_port, timeout=60):
 
 def start(name=DEFAULT_NAME, ssh_port=2222, http_port=8080, https_port=8443, state_dir=DEFAULT_STATE_DIR,
           network=None):
-    """Create (or reuse) and start the server; returns the container."""
+    """Create (or reuse) and start the server; returns the container. HTTP(S) ports of None are
+    not published; `network` is the Docker network to join (default: Docker's bridge)."""
     engine = client()
     key, public_key = ensure_key(state_dir)
     try:
@@ -122,14 +123,15 @@ def start(name=DEFAULT_NAME, ssh_port=2222, http_port=8080, https_port=8443, sta
             tmpfs={"/run": "", "/run/lock": ""},
             volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
             cgroupns="host",
-            ports={"22/tcp": ("127.0.0.1", ssh_port), "80/tcp": ("127.0.0.1", http_port),
-                   "443/tcp": ("127.0.0.1", https_port)},
+            ports={f"{port}/tcp": ("127.0.0.1", published) for port, published in
+                   ((22, ssh_port), (80, http_port), (443, https_port)) if published},
             network=network,
         )
         # A new container has new host keys: forget the old ones.
-        known_hosts = os.path.join(state_dir, "known_hosts")
-        if os.path.exists(known_hosts):
-            os.remove(known_hosts)
+        try:
+            os.remove(os.path.join(state_dir, "known_hosts"))
+        except FileNotFoundError:
+            pass
     deadline = time.time() + 60
     while container.exec_run(["systemctl", "is-system-running"]).output.strip() not in (b"running", b"degraded"):
         if time.time() > deadline:

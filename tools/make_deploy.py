@@ -1,5 +1,5 @@
 """`make deploy`/`make dry`/`make update`/`make rollback`: deploy to the servers of the inventory, or, with none
-configured (no DEPLOY_HOSTS), to the local Debian 12 server with the sample app."""
+configured (no DEPLOY_HOSTS, DEPLOY_WEB_HOSTS, DEPLOY_APP_HOSTS or DEPLOY_DB_HOST), to the local Debian 12 server with the sample app."""
 
 import os
 import subprocess
@@ -9,13 +9,17 @@ from dotenv import load_dotenv
 
 from tools import local_server
 
+HOST_VARIABLES = ("DEPLOY_HOSTS", "DEPLOY_WEB_HOSTS", "DEPLOY_APP_HOSTS", "DEPLOY_DB_HOST")
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def main(pyinfra_args):
     load_dotenv(os.path.join(HERE, ".env"))
-    local = not os.environ.get("DEPLOY_HOSTS")
+    local = not any(os.environ.get(variable) for variable in HOST_VARIABLES)
     if local:
+        # The local server needs a Docker engine: installed and started when missing (Debian, root).
+        if subprocess.run([os.path.join(HERE, "tools", "ensure_docker.sh")]).returncode != 0:
+            return 1
         local_server.start(
             ssh_port=int(os.environ.get("LOCAL_SERVER_SSH_PORT", 2222)),
             http_port=int(os.environ.get("LOCAL_SERVER_HTTP_PORT", 8080)),
