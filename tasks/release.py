@@ -131,8 +131,9 @@ def rollback_release():
     the same graceful reload and health check. With several app hosts, they go back one batch at a
     time (taken out of nginx meanwhile), then the first one undoes the newer release's migrations."""
     current = layout()
-    script = shlex.quote(settings().release_script) if host.name in current.app else ""
+    script = ""
     if host.name in current.app:
+        script = shlex.quote(settings().release_script)
         plan = host.get_fact(RollbackPlan, script=settings().release_script)
         if plan:
             logger.info(f"{host.name}: rollback {plan[0]} -> {plan[1]}")
