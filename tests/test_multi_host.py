@@ -140,6 +140,9 @@ def test_a_second_deploy_changes_nothing(cluster, first_deploy):
     assert again.returncode == 0, again.stderr[-3000:]
     changed = [op["name"] for op in again.json["results"]["operations"] if op["success"] or op["error"]]
     assert changed == []
+    dry = cluster.deploy("--dry")
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    assert [app.sh(f"readlink {APP_DIR}/current") for app in cluster.apps] == ["releases/v1.2.0"] * 2
 
 
 def test_rollback_goes_back_host_by_host_then_undoes_the_migration(cluster, first_deploy):

@@ -4,6 +4,7 @@ import os
 import re
 import runpy
 import subprocess
+import sys
 from types import SimpleNamespace
 
 import pytest
@@ -139,6 +140,20 @@ def test_layout_problems_name_the_setting_to_fix():
                             {"w": "10.0.0.1", "a": "app.example.org", "d1": "10.0.0.3", "d2": "10.0.0.4"})
     assert any("2 database hosts" in problem and "DEPLOY_DB_HOST" in problem for problem in found)
     assert any(problem.startswith("a needs the IP address") and "a=PRIVATE_IP" in problem for problem in found)
+
+
+def test_a_layout_with_two_db_hosts_or_no_private_addresses_stops_before_any_connection(tmp_path):
+    env = {**os.environ, "DEPLOY_WEB_HOSTS": "web.example.org", "DEPLOY_APP_HOSTS": "app1.example.org=10.0.0.11",
+           "DEPLOY_DB_HOST": "db1.example.org=10.0.0.21,db2.example.org=10.0.0.22",
+           "DEPLOY_SSH_KNOWN_HOSTS": str(tmp_path / "known_hosts")}
+    env.pop("DEPLOY_HOSTS", None)
+    result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "pyinfra"), "-y", "inventory.py",
+                             "deploy.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "The servers need fixing before anything changes" in output
+    assert "2 database hosts (db1.example.org, db2.example.org): name exactly one in DEPLOY_DB_HOST" in output
+    assert "web.example.org needs the IP address the other hosts reach it at" in output
+    assert "Connecting to hosts" not in output
 
 
 @pytest.fixture(scope="module")
