@@ -177,10 +177,10 @@ def _check_layout(roles):
     from pyinfra.api.exceptions import PyinfraError
 
     from tasks.checks import layout_problems
+    from tasks.layout import private_address
 
     found = layout_problems({role: [name for name, _ in hosts] for role, hosts in roles.items()},
-                            {name: data.get("private_address", data["ssh_hostname"])
-                             for hosts in roles.values() for name, data in hosts})
+                            {name: private_address(data, name) for hosts in roles.values() for name, data in hosts})
     if found:
         raise PyinfraError("The servers need fixing before anything changes:\n  - " + "\n  - ".join(found))
 

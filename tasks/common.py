@@ -385,27 +385,17 @@ def nginx_site(src: io.StringIO, available: str, enabled: str):
 
 
 @operation()
-def no_anonymous_users():
-    """Ensures MariaDB has no anonymous users. When MariaDB does not answer while the deploy is
-    planned (not installed yet, or stopped), the check is left to the server, when it runs."""
+def mysql_user_only_at(user: str, hosts: list):
+    """Ensures the MariaDB user (`""`: the anonymous one) exists at `hosts` alone, none at all
+    when empty; a host that left the layout loses its access. When MariaDB does not answer while
+    the deploy is planned (not installed yet, or stopped), the check is left to the server."""
     running = host.get_fact(Command, "systemctl is-active mariadb 2>/dev/null || true") == "active"
-    if running and not [user for user in host.get_fact(MysqlUsers) or {} if user.startswith("@")]:
+    accounts = [account.rsplit("@", 1) for account in host.get_fact(MysqlUsers) or {}] if running else []
+    if running and all(at in hosts for name, at in accounts if name == user):
         return
-    yield ("mysql -N -B -e \"SELECT CONCAT('DROP USER ', QUOTE(User), '@', QUOTE(Host), ';') "
-           "FROM mysql.user WHERE User = ''\" | mysql")
-
-
-@operation()
-def stale_mysql_users(user: str, keep: list):
-    """Ensures the MariaDB user exists at the hosts in `keep` alone (a host that left the layout
-    loses its access). When MariaDB does not answer while the deploy is planned, the server checks."""
-    running = host.get_fact(Command, "systemctl is-active mariadb 2>/dev/null || true") == "active"
-    existing = [name for name in host.get_fact(MysqlUsers) or {} if name.rsplit("@", 1)[0] == user] if running else []
-    if running and all(name.rsplit("@", 1)[1] in keep for name in existing):
-        return
-    hosts = ", ".join(f"'{name}'" for name in keep)
+    others = f" AND Host NOT IN ({', '.join(repr(at) for at in hosts)})" if hosts else ""
     yield (f"mysql -N -B -e \"SELECT CONCAT('DROP USER ', QUOTE(User), '@', QUOTE(Host), ';') FROM mysql.user "
-           f"WHERE User = '{user}' AND Host NOT IN ({hosts})\" | mysql")
+           f"WHERE User = '{user}'{others}\" | mysql")
 
 
 @operation()

@@ -4,6 +4,7 @@ from pyinfra import host
 from pyinfra.api import FactBase, deploy
 from pyinfra.operations import server
 
+from tasks.common import settings
 from tasks.layout import DB_PORT, layout
 
 
@@ -39,11 +40,9 @@ def allowed_traffic():
         rules.append(f"{ssh_port}/tcp")
     if name in current.web:
         rules += ["80/tcp", "443/tcp"]
-    if name in current.app:
-        bind = current.app_bind(name, host.data.bind)
-        if not bind.startswith("127."):
-            port = bind.rsplit(":", 1)[1]
-            rules += [f"{port}/tcp from {current.address(web)}" for web in current.web if web != name]
+    if name in current.app and current.serves_other_hosts(name):
+        port = settings().bind.rsplit(":", 1)[1]
+        rules += [f"{port}/tcp from {current.address(web)}" for web in current.web if web != name]
     if name == current.db and current.db_shared:
         rules += [f"{DB_PORT}/tcp from {current.address(app)}" for app in current.app if app != name]
     return rules

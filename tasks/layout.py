@@ -30,10 +30,14 @@ class Layout:
     def migrating_host(self):
         return self.app[0]
 
+    def serves_other_hosts(self, name):
+        """Whether nginx of other hosts reaches the gunicorn of app host `name`."""
+        return self.web != (name,)
+
     def app_bind(self, name, bind):
         """Where gunicorn of app host `name` listens: `bind` (loopback) when its one web host is
         itself, else the same port on its private address."""
-        if self.web == (name,):
+        if not self.serves_other_hosts(name):
             return bind
         return f"{self.address(name)}:{bind.rsplit(':', 1)[1]}"
 
@@ -77,12 +81,11 @@ def layout():
     )
 
 
-def roles_of(name=None):
-    """The roles of a host (the current one by default)."""
+def roles_of():
+    """The roles of the current host."""
     current = layout()
-    name = name or host.name
     return {role for role, names in (("web", current.web), ("app", current.app), ("db", (current.db,)))
-            if name in names}
+            if host.name in names}
 
 
 def host_named(name):

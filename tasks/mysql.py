@@ -1,15 +1,21 @@
 import hashlib
+import io
 
+from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.files import Sha1File
 from pyinfra.facts.server import Command
 from pyinfra.operations import files, mysql, systemd
 
-from tasks.common import (app_secrets, no_anonymous_users, render, render_template, set_mysql_password, settings,
-                          stale_mysql_users)
+from tasks.common import app_secrets, mysql_user_only_at, render_template, set_mysql_password, settings
 from tasks.layout import host_named, layout
 
 CONFIG = "/etc/mysql/mariadb.conf.d/90-flask-deploy.cnf"
+
+
+def mariadb_config(db_host):
+    """The db host's MariaDB config: on loopback, or on its private address when other hosts run the app."""
+    return render_template("mariadb.cnf.j2", settings(db_host), db_host.data, bind_address=layout().db_address)
 
 
 def database_will_restart():
@@ -17,8 +23,7 @@ def database_will_restart():
     connections: asked by the app hosts too, so that they reload."""
     db_host = host_named(layout().db)
     running = db_host.get_fact(Command, "systemctl is-active mariadb 2>/dev/null || true") == "active"
-    wanted = hashlib.sha1(render_template("mariadb.cnf.j2", settings(db_host), db_host.data,
-                                          bind_address=layout().db_address).encode()).hexdigest()
+    wanted = hashlib.sha1(mariadb_config(db_host).encode()).hexdigest()
     return not running or db_host.get_fact(Sha1File, path=CONFIG) != wanted
 
 
@@ -31,8 +36,8 @@ def database():
     (Debian's default, kept)."""
     s = settings()
     _, password, password_changed = app_secrets()
-    config = files.put(name=f"MariaDB listens on {layout().db_address} only", src=render("mariadb.cnf.j2",
-                       bind_address=layout().db_address), dest=CONFIG, mode="0644")
+    config = files.put(name=f"MariaDB listens on {layout().db_address} only", src=io.StringIO(mariadb_config(host)),
+                       dest=CONFIG, mode="0644")
     systemd.service(name="MariaDB is running and enabled", service="mariadb", running=True, enabled=True)
     systemd.service(name="Restart MariaDB for its new config", service="mariadb", restarted=True,
                     _if=config.did_change)
@@ -45,7 +50,7 @@ def database():
                                hostname=client, password=password)
         mysql.privileges(name=f"{s.db_user}@{client} has every right on {s.db_name} alone", user=s.db_user,
                          user_hostname=client, privileges=["ALL"], database=s.db_name)
-    stale_mysql_users(name=f"{s.db_user} granted from the app hosts alone", user=s.db_user,
-                      keep=list(layout().db_clients))
+    mysql_user_only_at(name=f"{s.db_user} granted from the app hosts alone", user=s.db_user,
+                       hosts=list(layout().db_clients))
     mysql.database(name="No test database", database="test", present=False)
-    no_anonymous_users(name="No anonymous MariaDB users")
+    mysql_user_only_at(name="No anonymous MariaDB users", user="", hosts=[])

@@ -1,5 +1,6 @@
 import shlex
 
+from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import files, server, systemd
 
@@ -21,7 +22,7 @@ def app_server(reload=False):
                     enabled=True)
     current = layout()
     # Behind web hosts elsewhere, their X-Forwarded-* headers are the ones to believe.
-    proxies = "" if s.bind.startswith("127.") else ",".join(current.address(name) for name in current.web)
+    proxies = ",".join(current.address(name) for name in current.web) if current.serves_other_hosts(host.name) else ""
     program = files.put(name=f"supervisor program {s.app_name}",
                         src=render("supervisor.conf.j2", forwarded_allow_ips=proxies),
                         dest=f"/etc/supervisor/conf.d/{s.app_name}.conf", mode="0644")
