@@ -1,7 +1,11 @@
 """pyinfra's settings for this deploy (read by `pyinfra inventory.py deploy.py` from this folder)."""
 
-from pyinfra import config
+from pyinfra import config, state
+
+import preflight
 
 # The hosts of a layout work together: a step that fails on one host stops the deploy on all of
 # them, so a rolling update never goes on past a host that failed.
 config.FAIL_PERCENT = 0
+# Settings, roles, SSH and sudo are checked before anything changes.
+preflight.register(state)

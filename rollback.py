@@ -1,9 +1,9 @@
 """Goes back to the previous release: pyinfra inventory.py rollback.py (`make rollback`)."""
 
-from pyinfra import host, state
+from pyinfra import state
 
-from tasks.checks import check_settings
-from tasks.release import rollback_release
+import preflight
+from tasks.rollback import rollback_release
 
-check_settings(host, state)
+preflight.checked(state)
 rollback_release()

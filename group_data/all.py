@@ -1,17 +1,17 @@
 # Defaults for every server. Override per host in inventory.py, or per run with --data NAME=VALUE.
 # Secrets (SECRET_KEY, DB_PASSWORD) never live here: they come from the environment or a local .env,
-# or are generated on the first deploy and kept on the server.
+# or are generated on the first deploy and kept on the server (root's /etc/<app_name>/secrets.env).
 
-app_name = "microblog"  # name of the app: supervisor program, nginx site, log folder
-app_user = "deploy"  # unprivileged user that owns the code and runs gunicorn
+app_name = "microblog"  # name of the app: supervisor program, nginx site, folders /etc, /var/lib, /var/log/<app_name>
+app_user = "deploy"  # unprivileged user that builds the releases and runs gunicorn (created by the deploy)
 app_module = "microblog:app"  # WSGI entry point given to gunicorn
 flask_app = "microblog.py"  # FLASK_APP for `flask db upgrade`
 
-repo = "https://github.com/dbwebb-se/microblog.git"  # git URL the server clones, or a local path shipped from here
+repo = "https://github.com/dbwebb-se/microblog.git"  # git URL the server fetches, or a local path shipped from here
 ref = None  # tag or branch to deploy; None = the latest tag, as the article's `git describe` picks it
 
 domain = "localhost"  # primary domain of the site
-server_names = None  # nginx server_name list; None = domain and www.domain
+server_names = None  # host names the site answers (nginx server_name); None = domain and www.domain
 
 workers = None  # gunicorn workers; None = 2 per CPU core of the server
 bind = "127.0.0.1:8000"  # gunicorn address; app hosts behind web hosts elsewhere use its port on their private address
@@ -23,13 +23,14 @@ rolling_batch_size = 1  # app hosts taken out and updated at a time in a rolling
 
 db_name = "microblog"  # MariaDB database (utf8, utf8_bin)
 db_user = "microblog"  # MariaDB user with rights on db_name alone
+db_lock_wait_seconds = 60  # MariaDB's lock_wait_timeout: a migration waits no longer for a table another session holds
 
 log_dir = None  # gunicorn access and error logs; None = /var/log/<app_name>
 static_path = "app/static"  # app's static folder, relative to the checkout, served by nginx at /static
 
 pip_index_url = None  # package index for pip; None = PyPI
 pip_extra_args = ""  # more pip options, e.g. "--cert /path/ca.pem" or "--trusted-host mirror"
-pip_constraints = None  # local constraints file (pip -c) for apps whose requirements resolve to broken versions
+pip_constraints = None  # local constraints file (pip -c); None = the package's known-good one for the article's repo
 
 apt_cache_seconds = 3600  # refresh the apt cache only when older than this
 acme_webroot = "/var/www/acme"  # served at /.well-known/acme-challenge/ for certbot's webroot
@@ -45,8 +46,12 @@ hsts = True  # send Strict-Transport-Security on HTTPS
 public_https_port = 443  # HTTPS port the clients use; the HTTP redirect names it when it is not 443
 
 releases_keep = 5  # releases kept on the server (older ones removed); `make rollback` goes back through them
-backups_keep = 5  # database dumps kept in /var/backups/<app_name>, one taken before each migration
-health_check_path = "/"  # path requested through nginx after a new release is switched in
+backups_keep = 5  # database dumps kept in /var/backups/<app_name> (at least 1), one taken before each migration
+health_check_path = "/"  # path requested through nginx after a switch, and at the end of every deploy
 health_check_max_status = 499  # highest HTTP status that counts as healthy
 health_check_seconds = 30  # how long a new release may take to pass the health check before it is rolled back
+release_lock_seconds = 120  # how long a release waits for another one running on the same host
+git_timeout_seconds = 300  # longest git fetch (or unpacking of a release)
+build_timeout_seconds = 1200  # longest pip install of a release's requirements
+migrate_timeout_seconds = 600  # longest `flask db upgrade` (or downgrade, or restore of a dump)
 firewall = True  # ufw: deny incoming traffic except SSH, 80 and 443

@@ -1,11 +1,13 @@
 import os
 import shlex
 
-from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import files, server, systemd
 
-from tasks.common import acme_directory, certificate_for, certificate_ready, render, settings
+from core.checks import is_ip
+from core.render import render
+from core.settings import settings
+from core.tls import certificate_for, certificate_ready
 
 CA_BUNDLE = "/etc/letsencrypt/acme-directory-ca.pem"
 TIMER_ENVIRONMENT = "/etc/systemd/system/certbot.service.d/acme-directory-ca.conf"
@@ -18,41 +20,40 @@ def tls_certificate():
     `acme_directory` once (webroot on /.well-known, so our nginx template stays the only author of
     the site), then Debian's certbot timer renews it and a deploy hook reloads nginx."""
     s = settings()
-    mode = host.data.tls
-    certificate = certificate_for(mode)
-    if mode == "self-signed":
+    certificate = certificate_for(s.tls)
+    dns_names = [name for name in s.server_names if not is_ip(name)]
+    if s.tls == "self-signed":
         files.directory(name=f"/etc/ssl/{s.app_name}", path=os.path.dirname(certificate.privkey), mode="0700")
-        if not certificate_ready(mode):
-            names = ",".join(f"DNS:{name}" for name in s.server_names)
+        if not certificate_ready(s.tls):
+            names = ",".join([f"DNS:{name}" for name in dns_names]
+                             + [f"IP:{name}" for name in s.server_names if name not in dns_names])
             server.shell(name="Self-signed certificate", commands=[
                 "openssl req -x509 -newkey rsa:2048 -sha256 -nodes -days 825 -subj "
                 f"{shlex.quote('/CN=' + s.server_names[0])} -addext {shlex.quote('subjectAltName=' + names)} "
                 f"-keyout {shlex.quote(certificate.privkey)} -out {shlex.quote(certificate.fullchain)} 2>/dev/null"
             ])
-    elif mode == "letsencrypt":
-        ca_bundle = host.data.get("acme_ca_bundle")
-        if ca_bundle:
-            files.put(name="CA bundle of the ACME directory", src=os.path.expanduser(ca_bundle), dest=CA_BUNDLE,
+    elif s.tls == "letsencrypt":
+        if s.acme_ca_bundle:
+            files.put(name="CA bundle of the ACME directory", src=os.path.expanduser(s.acme_ca_bundle), dest=CA_BUNDLE,
                       mode="0644")
             # The renewal timer talks to the same directory, so it needs the same CA bundle.
             timer_environment = files.put(name="certbot timer trusts the ACME directory's CA",
-                                          src=render("certbot-timer.conf.j2", ca_bundle=CA_BUNDLE),
+                                          src=render("certbot-timer.conf.j2", s, ca_bundle=CA_BUNDLE),
                                           dest=TIMER_ENVIRONMENT, create_remote_dir=True, mode="0644")
         else:
             files.file(name="No CA bundle of an ACME directory", path=CA_BUNDLE, present=False)
             timer_environment = files.file(name="certbot timer uses the system CAs", path=TIMER_ENVIRONMENT,
                                            present=False)
         systemd.daemon_reload(name="systemd reads the certbot timer's settings", _if=timer_environment.did_change)
-        files.put(name="nginx reloads after a renewal", src=render("certbot-deploy-hook.sh.j2"),
+        files.put(name="nginx reloads after a renewal", src=render("certbot-deploy-hook.sh.j2", s),
                   dest="/etc/letsencrypt/renewal-hooks/deploy/reload-nginx", create_remote_dir=True, mode="0755")
-        systemd.service(name="certbot renewal timer is enabled", service="certbot.timer", running=True,
-                        enabled=True)
-        if not certificate_ready(mode):
-            domains = " ".join(f"-d {shlex.quote(name)}" for name in s.server_names)
-            environment = f"REQUESTS_CA_BUNDLE={CA_BUNDLE} " if ca_bundle else ""
-            server.shell(name=f"Certificate for {', '.join(s.server_names)} from the ACME directory", commands=[
+        systemd.service(name="certbot renewal timer is enabled", service="certbot.timer", running=True, enabled=True)
+        if not certificate_ready(s.tls):
+            domains = " ".join(f"-d {shlex.quote(name)}" for name in dns_names)
+            environment = f"REQUESTS_CA_BUNDLE={CA_BUNDLE} " if s.acme_ca_bundle else ""
+            server.shell(name=f"Certificate for {', '.join(dns_names)} from the ACME directory", commands=[
                 f"{environment}certbot certonly --non-interactive --agree-tos --no-eff-email "
-                f"-m {shlex.quote(host.data.acme_email)} --server {shlex.quote(acme_directory())} "
-                f"--webroot -w {shlex.quote(host.data.acme_webroot)} --cert-name {shlex.quote(s.app_name)} "
-                f"{domains}"
+                f"-m {shlex.quote(s.acme_email)} --server {shlex.quote(s.acme_directory)} "
+                f"--webroot -w {shlex.quote(s.acme_webroot)} --cert-name {shlex.quote(s.app_name)} {domains}"
             ])
+

@@ -2,31 +2,36 @@ from pyinfra import host, logger
 from pyinfra.api import deploy
 from pyinfra.operations import files, server
 
-from tasks.common import fetch_commits, release, settings, ship_commits
+from core.settings import settings
+from core.source import plan
+from operations.release import ship_commits
 
 
 @deploy("App source at its latest tag")
 def app_source():
-    """Ensures the unprivileged app user, its folders, and a bare repository holding the release
-    to deploy: `ref`, or the latest tag when `ref` is unset. `repo` is a URL the server fetches, or
-    a path here whose commits the deploy ships."""
+    """Beyond its name, first: ensures the unprivileged app user and its folders (made as that
+    user: root never works in them). Then the release to deploy, `ref` or the latest tag: a local
+    repository's commits are shipped to the server's repository here; a URL's are fetched by the
+    release program, as the app user."""
     s = settings()
-    server.user(name=f"App user {s.app_user}", user=s.app_user, home=s.home, shell="/bin/bash",
-                create_home=True)
+    paths = s.paths
+    server.user(name=f"App user {s.app_user}", user=s.app_user, home=paths.home, shell="/bin/bash", create_home=True)
     # Debian makes homes 0700; nginx must traverse them to serve /static.
-    for path, mode in ((s.home, "0751"), (s.app_dir, "0751"), (f"{s.app_dir}/releases", "0751"),
-                       (f"{s.app_dir}/venvs", "0750"), (f"{s.app_dir}/shared", "0750")):
-        files.directory(name=f"{path} ({mode})", path=path, user=s.app_user, group=s.app_user, mode=mode)
+    files.directory(name=f"{paths.home} (0751)", path=paths.home, mode="0751")
+    for path, mode in ((paths.app_dir, "0751"), (paths.releases, "0751"), (paths.venvs, "0750"),
+                       (paths.shared, "0750")):
+        files.directory(name=f"{path} ({mode})", path=path, mode=mode, _sudo=True, _sudo_user=s.app_user)
+    if s.pip_constraints:
+        files.put(name="pip constraints", src=s.pip_constraints, dest=paths.pip_constraints, mode="0644")
+    else:
+        files.file(name="No pip constraints", path=paths.pip_constraints, present=False)
 
-    target = release()
-    wanted = target.name or host.data.get("ref") or "the latest tag"
-    if not target.changed:
-        logger.info(f"{host.name}: {target.serving} serves already: nothing to update")
+    release = plan(host)
+    if not release.changed:
+        logger.info(f"{host.name}: {release.serving} serves already: nothing to update")
     else:
-        logger.info(f"{host.name}: release {target.serving or 'none'} -> {wanted}")
-    if target.local_repo:
-        ship_commits(name=f"Commits of {wanted}", local_repo=target.local_repo, ref=target.name,
-                     commit=target.commit, dest=s.repo_dir, user=s.app_user)
-    else:
-        fetch_commits(name=f"Commits of {host.data.repo}", src=host.data.repo, commit=target.commit,
-                      dest=s.repo_dir, user=s.app_user)
+        logger.info(f"{host.name}: release {release.serving or 'none'} -> {release.wanted}")
+    if release.local_repo:
+        ship_commits(name=f"Commits of {release.target.name}", local_repo=release.local_repo,
+                     ref=release.target.ref, commit=release.target.commit, program=paths.program,
+                     bundle=paths.incoming_bundle, repository=paths.repo, user=s.app_user)

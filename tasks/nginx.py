@@ -1,37 +1,49 @@
-from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
+from pyinfra.operations.util import any_changed
 
-from tasks.common import nginx_site, render, settings
-from tasks.layout import layout
-
-
-def site(certificate, down=()):
-    """The nginx site of the current web host, with the app hosts in `down` taken out."""
-    current = layout()
-    return render("nginx-site.conf.j2", certificate=certificate, upstream=current.upstream(host.data.bind),
-                  down=[current.app_bind(name, host.data.bind) for name in down],
-                  static_from_disk=current.serves_static_itself(host.name))
+from core.checks import is_ip
+from core.render import render
+from core.settings import settings
+from core.tls import certificate_for, served_certificate
+from operations.nginx import site
+from tasks.certbot import tls_certificate
 
 
-def site_paths():
-    name = settings().app_name
-    return f"/etc/nginx/sites-available/{name}", f"/etc/nginx/sites-enabled/{name}"
+def site_config(s, certificate, down=()):
+    """The nginx site of a web host, with the app hosts in `down` taken out."""
+    return render("nginx-site.conf.j2", s, certificate=certificate, down=list(down),
+                  ip_names=[name for name in s.server_names if is_ip(name)])
+
+
+def site_paths(s):
+    return f"/etc/nginx/sites-available/{s.app_name}", f"/etc/nginx/sites-enabled/{s.app_name}"
+
+
+def serve(s, certificate, name):
+    """The site with `certificate`, enabled once nginx -t accepts it, reloaded when it changed."""
+    available, enabled = site_paths(s)
+    changed = site(name=name, src=site_config(s, certificate), available=available, enabled=enabled)
+    systemd.service(name="Reload nginx", service="nginx", reloaded=True, _if=changed.did_change)
 
 
 @deploy("nginx")
-def web_server(certificate=None):
-    """Ensures nginx serves the site from our template (ACME webroot on /.well-known, /static with a
-    30-day expiry, the rest proxied to the app hosts with passive health checks), on HTTPS with
-    `certificate` and HTTP redirecting to it, or on HTTP alone without one; the default site
-    removed; a site that `nginx -t` rejects never replaces the serving one; a reload only when
-    something changed."""
-    available, enabled = site_paths()
-    files.directory(name="ACME webroot", path=host.data.acme_webroot, mode="0755")
-    default = files.link(name="nginx default site disabled", path="/etc/nginx/sites-enabled/default",
-                         present=False)
-    changed = nginx_site(name=f"nginx site {settings().app_name}, enabled once nginx -t accepts it",
-                         src=site(certificate), available=available, enabled=enabled)
+def web_server():
+    """Ensures nginx serves the site from our template: refused to unknown host names; the ACME
+    webroot on /.well-known; /static with a 30-day expiry; the rest proxied to the app hosts with
+    passive health checks, forwarding headers set by nginx alone; on HTTPS with HTTP redirecting
+    to it, or on HTTP alone with `tls` off. It owns the certificate sequence: the site with the
+    certificate it has (ACME challenges need port 80 first), the certificate step, then the site
+    with the new certificate. A site that `nginx -t` rejects never replaces the serving one."""
+    s = settings()
+    files.directory(name="ACME webroot", path=s.acme_webroot, mode="0755")
+    default = files.link(name="nginx default site disabled", path="/etc/nginx/sites-enabled/default", present=False)
     systemd.service(name="nginx is running and enabled", service="nginx", running=True, enabled=True)
-    if changed.will_change or default.will_change:
-        systemd.service(name="Reload nginx", service="nginx", reloaded=True)
+    systemd.service(name="Reload nginx without its default site", service="nginx", reloaded=True,
+                    _if=any_changed(default))
+    serving = served_certificate()
+    serve(s, serving, f"nginx site {s.app_name}, enabled once nginx -t accepts it")
+    tls_certificate()
+    wanted = certificate_for(s.tls)
+    if wanted != serving:
+        serve(s, wanted, f"nginx site {s.app_name} with its new certificate")

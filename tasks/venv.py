@@ -1,29 +1,30 @@
-import os
+from urllib.parse import quote
 
-from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.operations import files
 
-from tasks.common import app_secrets, database_url, db_client_file, render, secret_file, settings
-from tasks.layout import DB_PORT, layout
+from core.render import render_text
+from core.secrets import app_secrets
+from core.settings import settings
+from operations.files import secret_file
 
 
-@deploy("App settings and pip options")
+@deploy("App settings and secrets")
 def app_environment():
-    """Ensures the `.env` that every release shares (SECRET_KEY and DATABASE_URL; 0600, the app
-    user's), the release script's MariaDB credentials when MariaDB runs on another host (0600), and the pip constraints file when `pip_constraints` is set. The venvs themselves are
-    built per requirements by the release script. Returns whether the running app must reload."""
+    """The venvs themselves are built by the release program, per requirements and pip settings
+    (see tasks/program.py). This ensures what every release of the host shares: root's copy of
+    the secrets (0600), the app's .env with SECRET_KEY and DATABASE_URL (0600, the app user's,
+    written as that user), and root's MariaDB client file with the app's credentials (0600).
+    Returns the .env's operation: a change reloads the app."""
     s = settings()
-    secret_key, db_password, _ = app_secrets()
-    env_file = secret_file(name=f"{s.env_file} (0600)",
-                           src=render("env.j2", secret_key=secret_key, database_url=database_url()),
-                           dest=s.env_file, user=s.app_user)
-    if db_client_file():
-        secret_file(name=f"{db_client_file()} (0600)", dest=db_client_file(), user=s.app_user,
-                    src=render("mysql-client.cnf.j2", db_address=layout().db_address, db_port=DB_PORT,
-                               db_password=db_password))
-    constraints = host.data.get("pip_constraints")
-    if constraints:
-        files.put(name="pip constraints", src=os.path.expanduser(constraints), dest=f"{s.app_dir}/shared/pip-constraints.txt",
-                  user=s.app_user, group=s.app_user, mode="0644")
-    return env_file.will_change
+    secrets = app_secrets()
+    paths = s.paths
+    secret_file(name=f"{paths.secrets_file} (0600, root's)", dest=paths.secrets_file,
+                content=render_text("secrets.env.j2", s, secret_key=secrets.secret_key,
+                                    db_password=secrets.db_password))
+    secret_file(name=f"{paths.db_client_file} (0600, root's)", dest=paths.db_client_file,
+                content=render_text("mysql-client.cnf.j2", s, db_password=secrets.db_password))
+    host_part = "localhost" if s.db_address == "127.0.0.1" else s.db_address
+    url = f"mysql+pymysql://{s.db_user}:{quote(secrets.db_password, safe='')}@{host_part}:{s.db_port}/{s.db_name}"
+    return secret_file(name=f"{paths.env_file} (0600, the app user's)", dest=paths.env_file,
+                       content=render_text("env.j2", s, secret_key=secrets.secret_key, database_url=url),
+                       _sudo=True, _sudo_user=s.app_user)

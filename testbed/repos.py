@@ -1,7 +1,7 @@
 """Builds the sample Flask app's git repository: tags v1.0.0, v1.1.0, then an untagged commit.
 
 The deploy ships it from this machine, since no git host is reachable here.
-Usage: python -m tests.sample_repo DEST
+Usage: python -m testbed.repos DEST
 """
 
 import os

@@ -2,8 +2,9 @@
 
 No image registry is needed: the base image is built from Debian packages with mmdebstrap and
 `docker import`. The host's extra CA certificates are trusted inside (TLS-intercepting proxies).
+`make deploy` deploys to it when no DEPLOY_* host is set; the tests start servers of their own.
 
-Usage: python -m tools.local_server start|stop|status [--name N] [--ssh-port P] [--http-port P]
+Usage: python -m testbed.local_server start|stop|status
 """
 
 import argparse
@@ -20,7 +21,40 @@ import docker.errors
 
 IMAGE = "flask-deploy/debian12:1"
 DEFAULT_NAME = "flask-deploy-server"
-DEFAULT_STATE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".local")
+STATE_DIR_VARIABLE = "LOCAL_SERVER_STATE_DIR"  # its SSH key, known_hosts and the sample app's repository
+STATE_DIR = os.environ.get(STATE_DIR_VARIABLE) or os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".local")
+# Its ports on 127.0.0.1: each (environment variable, default).
+SSH_PORT = ("LOCAL_SERVER_SSH_PORT", 2222)
+HTTP_PORT = ("LOCAL_SERVER_HTTP_PORT", 8080)
+HTTPS_PORT = ("LOCAL_SERVER_HTTPS_PORT", 8443)
+INVENTORY_NAME = "local-server"
+
+
+def port(which):
+    variable, default = which
+    return int(os.environ.get(variable) or default)
+
+
+def inventory_roles():
+    """The inventory of the local server: one host holding every role, with the sample app (or
+    APP_REPO) and a self-signed certificate for localhost and 127.0.0.1 on the published port."""
+    from core.environment import APP_REPO
+
+    data = {
+        "ssh_hostname": "127.0.0.1",
+        "ssh_port": port(SSH_PORT),
+        "ssh_user": "root",
+        "ssh_key": os.path.join(STATE_DIR, "id_ed25519"),
+        # The container gets new host keys when it is recreated: a throwaway known_hosts.
+        "ssh_known_hosts_file": os.path.join(STATE_DIR, "known_hosts"),
+        "ssh_strict_host_key_checking": "accept-new",
+        "repo": os.environ.get(APP_REPO) or os.path.join(STATE_DIR, "sample-app"),
+        "tls": "self-signed",
+        "server_names": ["localhost", "127.0.0.1"],
+        "public_https_port": port(HTTPS_PORT),
+    }
+    return {role: [(INVENTORY_NAME, data)] for role in ("web", "app", "db")}
 HOST_CA_GLOB = "/usr/local/share/ca-certificates/*.crt"
 BASE_PACKAGES = "systemd,systemd-sysv,dbus,openssh-server,python3,sudo,ca-certificates,curl,iproute2,procps"
 
@@ -69,7 +103,7 @@ def build_image(engine, trust_host_cas=True):
     return engine.images.get(IMAGE)
 
 
-def ensure_key(state_dir):
+def ensure_key(state_dir=STATE_DIR):
     """An SSH key pair for the local server, in an ignored folder."""
     os.makedirs(state_dir, mode=0o700, exist_ok=True)
     key = os.path.join(state_dir, "id_ed25519")
@@ -101,10 +135,16 @@ def wait_for_ssh(ssh_port, timeout=60):
     raise RuntimeError(f"sshd did not answer on 127.0.0.1:{ssh_port} within {timeout}s")
 
 
-def start(name=DEFAULT_NAME, ssh_port=2222, http_port=8080, https_port=8443, state_dir=DEFAULT_STATE_DIR,
-          network=None):
-    """Create (or reuse) and start the server; returns the container. HTTP(S) ports of None are
-    not published; `network` is the Docker network to join (default: Docker's bridge)."""
+def start(name=DEFAULT_NAME, ssh_port=None, http_port=None, https_port=None, state_dir=STATE_DIR, network=None,
+          publish_web=True):
+    """Create (or reuse) and start the server; returns the container. Ports default to the
+    LOCAL_SERVER_* ones; HTTP(S) are published only with `publish_web`; `network` is the Docker
+    network to join (default: Docker's bridge)."""
+    ssh_port = ssh_port or port(SSH_PORT)
+    if publish_web:
+        http_port, https_port = http_port or port(HTTP_PORT), https_port or port(HTTPS_PORT)
+    else:
+        http_port = https_port = None
     engine = client()
     key, public_key = ensure_key(state_dir)
     try:
@@ -156,14 +196,11 @@ def stop(name=DEFAULT_NAME):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=["start", "stop", "status"])
-    parser.add_argument("--name", default=os.environ.get("LOCAL_SERVER_NAME", DEFAULT_NAME))
-    parser.add_argument("--ssh-port", type=int, default=int(os.environ.get("LOCAL_SERVER_SSH_PORT", 2222)))
-    parser.add_argument("--http-port", type=int, default=int(os.environ.get("LOCAL_SERVER_HTTP_PORT", 8080)))
-    parser.add_argument("--https-port", type=int, default=int(os.environ.get("LOCAL_SERVER_HTTPS_PORT", 8443)))
+    parser.add_argument("--name", default=DEFAULT_NAME)
     args = parser.parse_args()
     if args.action == "start":
-        container = start(args.name, args.ssh_port, args.http_port, args.https_port)
-        print(f"Local server {container.name} is up: ssh root@127.0.0.1 -p {args.ssh_port}")
+        container = start(args.name)
+        print(f"Local server {container.name} is up: ssh root@127.0.0.1 -p {port(SSH_PORT)}")
     elif args.action == "stop":
         stop(args.name)
     else:

@@ -13,7 +13,7 @@ DB_PORT = 3306
 
 
 @dataclass(frozen=True)
-class Layout:
+class Roles:
     web: tuple  # names of the web hosts, in inventory order
     app: tuple  # names of the app hosts; the first runs the migrations
     db: str  # name of the database host
@@ -30,11 +30,15 @@ class Layout:
     def migrating_host(self):
         return self.app[0]
 
+    def of(self, name):
+        """The roles of host `name`."""
+        return {role for role, names in (("web", self.web), ("app", self.app), ("db", (self.db,))) if name in names}
+
     def serves_other_hosts(self, name):
         """Whether nginx of other hosts reaches the gunicorn of app host `name`."""
         return self.web != (name,)
 
-    def app_bind(self, name, bind):
+    def gunicorn_address(self, name, bind):
         """Where gunicorn of app host `name` listens: `bind` (loopback) when its one web host is
         itself, else the same port on its private address."""
         if not self.serves_other_hosts(name):
@@ -42,7 +46,8 @@ class Layout:
         return f"{self.address(name)}:{bind.rsplit(':', 1)[1]}"
 
     def upstream(self, bind):
-        return [self.app_bind(name, bind) for name in self.app]
+        """(app host, its gunicorn address) of every app host."""
+        return tuple((name, self.gunicorn_address(name, bind)) for name in self.app)
 
     @property
     def db_shared(self):
@@ -67,25 +72,18 @@ def private_address(data, name):
     return data.get("private_address") or data.get("ssh_hostname") or name
 
 
-def layout():
-    """The layout the current host belongs to."""
+def roles():
+    """The roles of the layout the current host belongs to."""
     groups = {role: tuple(inventory.groups.get(role) or ()) for role in ROLES}
     if not any(groups.values()):
-        return Layout((host.name,), (host.name,), host.name, ((host.name, "127.0.0.1"),))
+        return Roles((host.name,), (host.name,), host.name, ((host.name, "127.0.0.1"),))
     members = {member.name: member for role in ROLES for member in groups[role]}
-    return Layout(
+    return Roles(
         web=tuple(member.name for member in groups["web"]),
         app=tuple(member.name for member in groups["app"]),
         db=groups["db"][0].name,
         addresses=tuple((name, private_address(member.data, name)) for name, member in members.items()),
     )
-
-
-def roles_of():
-    """The roles of the current host."""
-    current = layout()
-    return {role for role, names in (("web", current.web), ("app", current.app), ("db", (current.db,)))
-            if host.name in names}
 
 
 def host_named(name):

@@ -1,0 +1,98 @@
+"""The app's secrets, SECRET_KEY and the database password: the same on every host of the layout.
+
+Kept on each app host in root's /etc/<app>/secrets.env (0600); the app's .env and root's MariaDB
+client file are written from it, so a lost .env gets the same password back. They are read with
+a command pyinfra never prints (facts are printed at -vvv) and sent to the server on a command's
+standard input, never in a command line."""
+
+import hashlib
+import io
+import re
+import secrets
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from dotenv import dotenv_values
+from pyinfra.api import StringCommand
+from pyinfra.api.exceptions import PyinfraError
+
+from core import environment
+from core.roles import host_named, roles
+from core.settings import settings
+
+# Printable ASCII but space, quotes, backslash and $: what .env files, URLs and MariaDB's option
+# files all keep as it is.
+SECRET = re.compile(r"^[!#%&()*+,\-./0-9:;<=>?@A-Z\[\]^_a-z{|}~]{16,200}$")
+SECRET_RULE = ("at least 16 characters of letters, digits and punctuation other than quotes (' \" `), backslash "
+               "and $, no spaces")
+_cache = {}
+
+
+@dataclass(frozen=True)
+class Secrets:
+    secret_key: str
+    db_password: str
+
+    @property
+    def db_password_hash(self):
+        """MariaDB's mysql_native_password hash of the password."""
+        return "*" + hashlib.sha1(hashlib.sha1(self.db_password.encode()).digest()).hexdigest().upper()
+
+
+def secret_problems():
+    """Secrets given in the environment that cannot be kept as they are: checked before connecting."""
+    return [f"{name} holds a character (or length) a .env file cannot keep as it is: use {SECRET_RULE}, or unset it "
+            "to keep the server's (or get a generated one)."
+            for name in (environment.SECRET_KEY, environment.DB_PASSWORD)
+            if environment.get(name) and not SECRET.match(environment.get(name))]
+
+
+def app_secrets():
+    """The layout's secrets: from the environment (or a local .env) when set, else the ones the
+    app hosts keep, else new ones."""
+    layout = roles()
+    if layout.hosts not in _cache:
+        found = _find(layout)
+        _cache.setdefault(layout.hosts, found)
+    return _cache[layout.hosts]
+
+
+def _find(layout):
+    kept = {}
+    for name in layout.app:
+        target = host_named(name)
+        kept = _parse(read_file(target, settings(target).paths.secrets_file))
+        if not kept:  # kept by an earlier version of this deploy in the app's .env: taken over once, if sound
+            kept = _from_app_env(read_file(target, settings(target).paths.env_file, user=settings(target).app_user))
+        if kept:
+            break
+    problems = secret_problems()
+    if problems:
+        raise PyinfraError("\n".join(problems))
+    return Secrets(secret_key=environment.get(environment.SECRET_KEY) or kept.get("SECRET_KEY")
+                   or secrets.token_urlsafe(48),
+                   db_password=environment.get(environment.DB_PASSWORD) or kept.get("DB_PASSWORD")
+                   or secrets.token_urlsafe(24))
+
+
+def _parse(text):
+    values = dotenv_values(stream=io.StringIO(text or ""), interpolate=False)
+    return {name: value for name, value in values.items() if name in ("SECRET_KEY", "DB_PASSWORD")
+            and value and SECRET.match(value)}
+
+
+def _from_app_env(text):
+    values = dotenv_values(stream=io.StringIO(text or ""), interpolate=False)
+    password = re.match(r"^mysql\+pymysql://[^:/@]+:([^@]+)@", values.get("DATABASE_URL") or "")
+    return _parse(f"SECRET_KEY={values.get('SECRET_KEY') or ''}\n"
+                  f"DB_PASSWORD={unquote(password.group(1)) if password else ''}\n")
+
+
+def read_file(target, path, user=None):
+    """The text of a file on `target` (as `user`, else root), or None; never printed."""
+    arguments = {"_sudo": bool(target.data.get("_sudo")) or bool(user)}
+    if user:
+        arguments["_sudo_user"] = user
+    ok, output = target.run_shell_command(StringCommand("cat", path, "2>/dev/null"), print_output=False,
+                                          print_input=False, **arguments)
+    return "\n".join(output.stdout_lines) if ok else None

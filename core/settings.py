@@ -1,0 +1,149 @@
+"""Each host's settings, resolved once into one object that the tasks and templates read.
+
+From group_data/all.py, inventory.py and --data (checked by the preflight before any
+connection), plus what the host's roles and facts decide: its gunicorn address, the database
+address, the workers, where the health check goes, the pip options."""
+
+import os
+import re
+import shlex
+from dataclasses import dataclass
+
+from pyinfra import host
+from pyinfra.facts.server import Command
+
+from core import checks
+from core.roles import DB_PORT, Roles, roles
+from flask_release.config import Paths
+from flask_release.identity import pip_key
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LETSENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
+# Constraints that ship with the package, by repository (owner/name on any git host).
+KNOWN_CONSTRAINTS = {"dbwebb-se/microblog": os.path.join(HERE, "constraints", "dbwebb-se-microblog.txt")}
+_cache = {}
+
+
+@dataclass(frozen=True)
+class Settings:
+    name: str  # the host's
+    roles: Roles
+    paths: Paths
+    app_name: str
+    app_user: str
+    app_module: str
+    flask_app: str
+    repo: str
+    ref: str | None
+    domain: str
+    server_names: tuple
+    workers: int
+    gunicorn_address: str  # where this host's gunicorn listens
+    forwarded_allow_ips: str  # the web hosts, whose X-Forwarded-* headers gunicorn believes
+    upstream: tuple  # (app host, its gunicorn address) of every app host, for nginx
+    upstream_max_fails: int
+    upstream_fail_timeout: str
+    expose_upstream_addr: bool
+    rolling_batch_size: int
+    db_name: str
+    db_user: str
+    db_address: str
+    db_port: int
+    db_lock_wait_seconds: int
+    log_dir: str
+    static_dir: str
+    static_from_disk: bool  # this web host holds the one release: nginx serves /static from disk
+    pip_options: tuple  # as the release program gives them to pip
+    pip_constraints: str | None  # the local file shipped to the server
+    pip_key: str
+    apt_cache_seconds: int
+    acme_webroot: str
+    client_max_body_size: str
+    nginx_extra_directives: str
+    tls: str
+    acme_email: str | None
+    acme_directory: str
+    acme_ca_bundle: str | None
+    hsts: bool
+    public_https_port: int
+    releases_keep: int
+    backups_keep: int
+    health_url: str  # what a release's health check requests (Host: health_host)
+    check_url: str  # what the end of every deploy requests: through nginx on a web host
+    health_host: str
+    health_check_max_status: int
+    health_check_seconds: int
+    release_lock_seconds: int
+    git_timeout_seconds: int
+    build_timeout_seconds: int
+    migrate_timeout_seconds: int
+    firewall: bool
+
+    @property
+    def is_web(self):
+        return self.name in self.roles.web
+
+    @property
+    def is_app(self):
+        return self.name in self.roles.app
+
+    @property
+    def is_db(self):
+        return self.name == self.roles.db
+
+
+def known_constraints(repo):
+    match = re.search(r"[:/]([\w.-]+/[\w.-]+?)(?:\.git)?/?$", repo)
+    return KNOWN_CONSTRAINTS.get(match.group(1).lower()) if match and checks.is_git_url(repo) else None
+
+
+def settings(target=None):
+    """The settings of `target` (default: the current host), resolved once per run."""
+    target = host if target is None else target
+    if target.name not in _cache:
+        _cache[target.name] = _resolve(target)
+    return _cache[target.name]
+
+
+def _resolve(target):
+    data, layout = target.data, roles()
+    name = target.name
+    paths = Paths(data.app_name, data.app_user)
+    names = checks.server_names(data)
+    address = layout.gunicorn_address(name, data.bind)
+    constraints = data.get("pip_constraints") or known_constraints(data.repo)
+    constraints = os.path.expanduser(constraints) if constraints else None
+    options = (*(("--index-url", data.pip_index_url) if data.get("pip_index_url") else ()),
+               *shlex.split(data.get("pip_extra_args") or ""),
+               *(("-c", paths.pip_constraints) if constraints else ()))
+    constraints_text = open(constraints).read() if constraints else ""
+    workers = data.get("workers") or (2 * int(target.get_fact(Command, "nproc") or 1) if name in layout.app else 1)
+    nginx = (f"http://127.0.0.1{data.health_check_path}" if data.tls == "off"
+             else f"https://127.0.0.1{data.health_check_path}")
+    # One app host behind its own nginx: the release is checked as users see it; else straight on gunicorn.
+    health = nginx if layout.serves_static_itself(name) else f"http://{address}{data.health_check_path}"
+    return Settings(
+        name=name, roles=layout, paths=paths, app_name=data.app_name, app_user=data.app_user,
+        app_module=data.app_module, flask_app=data.flask_app, repo=data.repo, ref=data.get("ref"),
+        domain=data.domain, server_names=names, workers=int(workers), gunicorn_address=address,
+        forwarded_allow_ips=",".join(layout.address(web) for web in layout.web)
+        if layout.serves_other_hosts(name) else "127.0.0.1",
+        upstream=layout.upstream(data.bind), upstream_max_fails=data.upstream_max_fails,
+        upstream_fail_timeout=data.upstream_fail_timeout, expose_upstream_addr=data.expose_upstream_addr,
+        rolling_batch_size=data.rolling_batch_size, db_name=data.db_name, db_user=data.db_user,
+        db_address=layout.db_address, db_port=DB_PORT, db_lock_wait_seconds=data.db_lock_wait_seconds,
+        log_dir=data.get("log_dir") or f"/var/log/{data.app_name}",
+        static_dir=f"{paths.current}/{data.static_path.strip('/')}", static_from_disk=layout.serves_static_itself(name),
+        pip_options=options, pip_constraints=constraints, pip_key=pip_key(options, constraints_text),
+        apt_cache_seconds=data.apt_cache_seconds, acme_webroot=data.acme_webroot,
+        client_max_body_size=data.client_max_body_size, nginx_extra_directives=data.get("nginx_extra_directives") or "",
+        tls=data.tls, acme_email=data.get("acme_email"),
+        acme_directory=LETSENCRYPT_STAGING if data.get("acme_staging") else data.acme_directory,
+        acme_ca_bundle=data.get("acme_ca_bundle"), hsts=data.hsts, public_https_port=data.public_https_port,
+        releases_keep=data.releases_keep, backups_keep=data.backups_keep, health_url=health,
+        check_url=nginx if name in layout.web else health, health_host=names[0],
+        health_check_max_status=data.health_check_max_status, health_check_seconds=data.health_check_seconds,
+        release_lock_seconds=data.release_lock_seconds, git_timeout_seconds=data.git_timeout_seconds,
+        build_timeout_seconds=data.build_timeout_seconds, migrate_timeout_seconds=data.migrate_timeout_seconds,
+        firewall=data.firewall,
+    )

@@ -1,0 +1,79 @@
+"""What each app host is to deploy, decided while the deploy is planned, changing nothing: a
+local repository is read here, the server's repository and the URL's refs (`git ls-remote`) are
+read there, as the app user. When the URL has commits the server lacks, the release program
+fetches them and picks the release itself."""
+
+import os
+import subprocess
+from dataclasses import dataclass
+
+from pyinfra import logger
+from pyinfra.api.exceptions import PyinfraError
+
+from core.checks import is_git_url
+from core.settings import settings
+from facts.git import RemoteRefs, RepositoryRefs
+from facts.release import ReleaseStatus
+from flask_release.identity import REF_FORMAT, Refused, check_immutable, check_not_older, parse_refs, resolve
+
+
+@dataclass(frozen=True)
+class Plan:
+    target: object  # flask_release.identity.Target, or None: the program resolves it after fetching
+    fetch: bool  # the program fetches the repository URL first
+    local_repo: str | None  # the commits are shipped from this repository
+    serving: str | None  # the release that serves now
+    status: dict | None  # the release program's status
+    changed: bool
+
+    @property
+    def wanted(self):
+        return self.target.name if self.target else "the latest tag after fetching"
+
+
+def local_refs(repo):
+    result = subprocess.run(["git", "-C", repo, "for-each-ref", f"--format={REF_FORMAT}", "refs/tags", "refs/heads"],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise PyinfraError(f"`repo` = {repo!r} is not a git repository here: {result.stderr.strip()}")
+    return parse_refs(result.stdout.splitlines())
+
+
+def plan(target_host, _cache={}):
+    """The Plan of app host `target_host`, once per run."""
+    if target_host.name not in _cache:
+        _cache[target_host.name] = _plan(target_host)
+    return _cache[target_host.name]
+
+
+def _plan(target_host):
+    s = settings(target_host)
+    status = target_host.get_fact(ReleaseStatus, program=s.paths.program)
+    releases = (status or {}).get("releases") or {}
+    serving = releases.get((status or {}).get("serving"))
+    local_repo, fetch, refs = None, False, None
+    if not is_git_url(s.repo):
+        local_repo = os.path.abspath(os.path.expanduser(s.repo))
+        refs = local_refs(local_repo)
+    else:
+        on_server = target_host.get_fact(RepositoryRefs, path=s.paths.repo, _sudo=True, _sudo_user=s.app_user)
+        remote = target_host.get_fact(RemoteRefs, url=s.repo, _sudo=True, _sudo_user=s.app_user) \
+            if on_server is not None else None
+        if on_server is not None and remote is None:
+            logger.warning(f"{target_host.name}: {s.repo} does not answer: deploying from the server's copy")
+        fetch = on_server is None or (remote is not None and remote != {
+            f"refs/{'tags' if ref.kind == 'tag' else 'heads'}/{ref.name}": ref.commit for ref in on_server})
+        refs = None if fetch else on_server
+    target = None
+    if refs is not None:
+        try:
+            target = resolve(refs, s.ref)
+            check_immutable(target, releases)
+            if not s.ref:
+                check_not_older(target, serving)
+        except Refused as error:
+            raise PyinfraError(f"{target_host.name}: {error}") from None
+    changed = target is None or not serving or \
+        (serving["name"], serving["commit"], serving["pip_key"]) != (target.name, target.commit, s.pip_key)
+    return Plan(target=target, fetch=fetch, local_repo=local_repo, serving=(status or {}).get("serving"),
+                status=status, changed=changed)

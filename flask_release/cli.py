@@ -1,0 +1,135 @@
+"""<app>-release COMMAND: the commands the deploy runs on a host, and that an operator may run.
+
+  status [--json]           the serving release, the previous one, the releases kept, the history
+  deploy [--fetch] [--ref R] [--commit C]
+                            build, migrate and switch in one transaction (one app host)
+  build [--fetch] [--ref R] [--commit C] | migrate | switch
+                            the same in phases, for a rolling update over several app hosts
+  rollback | rollback-switch | rollback-database
+                            back to the previous release, in one go or in phases
+  receive BUNDLE            the commits of a bundle the deploy shipped, into the repository
+  reload                    gunicorn reloaded gracefully (or started), then the health check
+  check [--wait S] [--json] the health check alone
+
+The settings come from /etc/<app>/release.json, <app> being this program's name minus
+"-release". Exit status: 0 done, 1 failed (the message says what serves), 2 refused."""
+
+import argparse
+import json
+import os
+import sys
+
+from .config import Config
+from .identity import Refused
+from .run import Failed, Interrupted, Runner, handle_signals
+from .state import Lock, LockTimeout, State
+from .steps import Steps
+
+READ_ONLY = {"status", "check"}
+
+
+def parser():
+    main = argparse.ArgumentParser(prog=os.path.basename(sys.argv[0]), description=__doc__.split("\n")[0])
+    main.add_argument("--config", help="settings file (default: /etc/<app>/release.json)")
+    main.add_argument("--by", default=os.environ.get("SUDO_USER") or os.environ.get("USER") or "root",
+                      help="who runs the release, for the history")
+    commands = main.add_subparsers(dest="command", required=True)
+    commands.add_parser("status").add_argument("--json", action="store_true")
+    for name in ("deploy", "build"):
+        command = commands.add_parser(name)
+        command.add_argument("--fetch", action="store_true", help="fetch the repository URL first")
+        command.add_argument("--ref", help="tag or branch (default: the `ref` setting, else the latest tag)")
+        command.add_argument("--commit", help="the commit the ref must be at")
+    for name in ("migrate", "switch", "rollback", "rollback-switch", "rollback-database", "reload"):
+        commands.add_parser(name)
+    commands.add_parser("receive").add_argument("bundle")
+    check = commands.add_parser("check")
+    check.add_argument("--wait", type=int, help="seconds to wait for health (default: health_check_seconds)")
+    check.add_argument("--json", action="store_true")
+    return main
+
+
+def default_config():
+    program = os.path.basename(sys.argv[0])
+    if not program.endswith("-release"):
+        sys.exit("--config is needed when this program is not called <app>-release")
+    return f"/etc/{program[:-len('-release')]}/release.json"
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    config = Config.load(args.config or default_config())
+    paths = config.paths
+    runner = Runner(config.app_name, config.app_user, log_path=f"{paths.state_dir}/release.log")
+    handle_signals()
+    state = State(f"{paths.state_dir}/state.json")
+    try:
+        if args.command in READ_ONLY:
+            return read_only(args, Steps(config, runner, state, args.by))
+        with Lock(f"{paths.state_dir}/lock", config.lock_seconds):
+            state = State(state.path)  # as the last transaction left it
+            steps = Steps(config, runner, state, args.by)
+            steps.recover()
+            return run(args, steps)
+    except Refused as error:
+        runner.say(str(error))
+        return 2
+    except (Failed, LockTimeout) as error:
+        runner.say(str(error))
+        return 1
+    except Interrupted as error:
+        runner.say(f"stopped by {error}; a plain re-run finishes what this run left")
+        return 1
+
+
+def run(args, steps):
+    command = args.command
+    if command in ("deploy", "build"):
+        target = steps.target(fetch=args.fetch, ref=args.ref, commit=args.commit)
+        if steps.serves(target):
+            steps.say(f"{steps.state.serving} serves already: nothing to update")
+            return 0
+        release = steps.build(target)
+        if command == "deploy":
+            steps.say(f"release {steps.state.serving or 'none'} -> {release}")
+            before, dump = steps.migrate()
+            steps.switch(undo={"before": before, "dump": dump})
+    elif command in ("migrate", "switch") and not steps.state["pending"]:
+        steps.say(f"no release waits for its {command} here: nothing to do")
+    elif command == "migrate":
+        steps.migrate()
+    elif command == "switch":
+        steps.switch()
+    elif command in ("rollback", "rollback-switch"):
+        steps.rollback(database=command == "rollback")
+    elif command == "rollback-database":
+        steps.rollback_database()
+    elif command == "receive":
+        steps.source.receive(args.bundle)
+        os.unlink(args.bundle)
+    elif command == "reload":
+        steps.service.reload()
+        steps.service.require_health("after the reload")
+    return 0
+
+
+def read_only(args, steps):
+    if args.command == "check":
+        healthy, detail = steps.service.health(args.wait, steps.config.check_url)
+        if args.json:
+            print(json.dumps({"healthy": healthy, "detail": detail}))
+        else:
+            steps.say(("healthy: " if healthy else "unhealthy: ") + detail)
+        return 0 if healthy or args.json else 1
+    status = steps.state.data
+    previous = steps.state.previous()
+    summary = {"serving": status["serving"], "release": steps.state.serving_release(),
+               "previous": previous[1]["release"] if previous else None, "releases": status["releases"],
+               "pending": status["pending"], "interrupted": (status["journal"] or {}).get("step"),
+               "history": status["history"][-20:]}
+    if args.json:
+        print(json.dumps(summary, sort_keys=True))
+    else:
+        print(f"serving: {summary['serving'] or 'nothing'}; previous: {summary['previous'] or 'none'}; "
+              f"kept: {', '.join(sorted(summary['releases'])) or 'none'}")
+    return 0

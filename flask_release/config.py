@@ -1,0 +1,124 @@
+"""Where an app lives on its server, and the release program's settings.
+
+The deploy renders the settings into /etc/<app>/release.json. Both sides take every path from
+Paths, so the layout on the server is stated here alone."""
+
+import json
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True)
+class Paths:
+    """An app's places on a server. Under app_dir everything belongs to the app user, whom root
+    does not trust; state_dir, config_dir and backup_dir are root's."""
+
+    app_name: str
+    app_user: str
+
+    @property
+    def home(self):
+        return f"/home/{self.app_user}"
+
+    @property
+    def app_dir(self):
+        return f"{self.home}/{self.app_name}"
+
+    @property
+    def repo(self):  # bare git repository: fetched from the repository URL, or shipped by the deploy
+        return f"{self.app_dir}/repo"
+
+    @property
+    def releases(self):  # releases/<release>/: the code of one commit, its venv linked in
+        return f"{self.app_dir}/releases"
+
+    @property
+    def venvs(self):  # venvs/<key>/: one per requirements and pip settings
+        return f"{self.app_dir}/venvs"
+
+    @property
+    def shared(self):
+        return f"{self.app_dir}/shared"
+
+    @property
+    def env_file(self):  # the app's settings and secrets, linked into every release
+        return f"{self.shared}/.env"
+
+    @property
+    def current(self):  # -> releases/<release>: what gunicorn serves
+        return f"{self.app_dir}/current"
+
+    @property
+    def state_dir(self):  # root's, 0700: state.json, the lock, release.log
+        return f"/var/lib/{self.app_name}"
+
+    @property
+    def config_dir(self):  # root's: release.json, secrets.env and mysql-client.cnf (0600), pip-constraints.txt
+        return f"/etc/{self.app_name}"
+
+    @property
+    def release_config(self):
+        return f"{self.config_dir}/release.json"
+
+    @property
+    def secrets_file(self):
+        return f"{self.config_dir}/secrets.env"
+
+    @property
+    def db_client_file(self):
+        return f"{self.config_dir}/mysql-client.cnf"
+
+    @property
+    def pip_constraints(self):
+        return f"{self.config_dir}/pip-constraints.txt"
+
+    @property
+    def incoming_bundle(self):  # commits shipped from the deploying machine
+        return f"{self.state_dir}/incoming.bundle"
+
+    @property
+    def backup_dir(self):  # root's, 0700: database dumps, 0600
+        return f"/var/backups/{self.app_name}"
+
+    @property
+    def program(self):
+        return f"/usr/local/sbin/{self.app_name}-release"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The settings of one app's release program on one host."""
+
+    app_name: str
+    app_user: str
+    db_name: str
+    flask_app: str
+    app_module: str
+    repo_url: str | None  # fetched by the server; None when the deploy ships the commits
+    ref: str | None  # the pinned tag or branch; None: the latest tag
+    pip_options: tuple
+    pip_key: str  # identifies the pip options and constraints: part of every venv's key
+    releases_keep: int
+    backups_keep: int
+    health_url: str  # requested after a switch: through nginx, or straight to gunicorn
+    check_url: str  # requested at the end of every deploy: through nginx on a web host
+    health_host: str  # Host header (and TLS server name) of the health check
+    health_max_status: int
+    health_seconds: int
+    lock_seconds: int  # how long a release waits for another one to finish
+    git_seconds: int
+    build_seconds: int
+    migrate_seconds: int
+
+    @property
+    def paths(self):
+        return Paths(self.app_name, self.app_user)
+
+    @classmethod
+    def load(cls, path):
+        with open(path) as handle:
+            data = json.load(handle)
+        names = {field.name for field in fields(cls)}
+        unknown, missing = set(data) - names, names - set(data)
+        if unknown or missing:
+            raise ValueError(f"{path}: unknown settings {sorted(unknown)}, missing {sorted(missing)}")
+        return cls(**{**data, "pip_options": tuple(data["pip_options"])})

@@ -1,0 +1,130 @@
+"""The app's database, reached as the app's own MariaDB user: root's client reads the
+credentials from /etc/<app>/mysql-client.cnf, never from the app user's files, and runs in
+--sandbox, so no dump can make it run a command. Tables are named by the app (untrusted): they
+travel hex-encoded and are quoted before use."""
+
+import gzip
+import hashlib
+import os
+import re
+import subprocess
+import threading
+
+from .run import Failed
+from .state import now
+
+DUMP_END = b"-- Dump completed"
+REVISION = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+
+
+def quote_name(name):
+    return "`" + name.replace("`", "``") + "`"
+
+
+class Database:
+    def __init__(self, runner, state, config):
+        self.runner, self.state, self.config, self.paths = runner, state, config, config.paths
+
+    def client(self, program="mariadb"):
+        return [program, f"--defaults-extra-file={self.paths.db_client_file}"]
+
+    def query(self, sql, what="a query of the database"):
+        argv = [*self.client(), "--sandbox", "--batch", "--skip-column-names", "-e", sql, self.config.db_name]
+        output = self.runner.run(argv, what=what, timeout=60, capture=True).out
+        return output.decode(errors="replace").splitlines()
+
+    def tables(self):
+        """{name: "BASE TABLE" or "VIEW"} of the app's database."""
+        lines = self.query("SELECT HEX(TABLE_NAME), TABLE_TYPE FROM information_schema.TABLES "
+                           "WHERE TABLE_SCHEMA = DATABASE()")
+        return {bytes.fromhex(line.split("\t")[0]).decode(): line.split("\t")[1] for line in lines if "\t" in line}
+
+    def revision(self, tables=None):
+        """The alembic revision, or None (no table, or nothing a revision can be)."""
+        if "alembic_version" not in (tables if tables is not None else self.tables()):
+            return None
+        lines = self.query("SELECT version_num FROM alembic_version")
+        return lines[0] if len(lines) == 1 and REVISION.match(lines[0]) else None
+
+    def snapshot(self):
+        """What a migration may change: the revision, and each table's definition."""
+        tables = self.tables()
+        fingerprints = {}
+        if tables:
+            lines = self.query("".join(f"SHOW CREATE TABLE {quote_name(name)};" for name in sorted(tables)))
+            for name, line in zip(sorted(tables), lines):
+                definition = re.sub(r" AUTO_INCREMENT=\d+", "", line.split("\t", 1)[-1])
+                fingerprints[name] = hashlib.sha256(definition.encode()).hexdigest()[:16]
+        return {"revision": self.revision(tables), "tables": fingerprints}
+
+    def drop(self, names):
+        tables = self.tables()
+        statements = "".join(f"DROP {'VIEW' if tables.get(name) == 'VIEW' else 'TABLE'} IF EXISTS {quote_name(name)};"
+                             for name in names)
+        if statements:
+            self.query(statements, what=f"dropping {', '.join(sorted(names))}")
+
+    def dump(self, label):
+        """A dump of the database (gzip, 0600), checked complete; returns its record."""
+        self.state["dump_seq"] += 1
+        self.state.save()
+        stamp = now().replace("-", "").replace(":", "")
+        path = f"{self.paths.backup_dir}/{self.state['dump_seq']:06d}-{stamp}-{label}.sql.gz"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(descriptor, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as packed:
+            with subprocess.Popen([*self.client("mariadb-dump"), "--single-transaction", "--routines", "--triggers",
+                                   "--no-tablespaces", "--hex-blob", self.config.db_name], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd="/") as process:
+                watchdog = threading.Timer(self.config.migrate_seconds, process.kill)
+                watchdog.start()
+                for chunk in iter(lambda: process.stdout.read(65536), b""):
+                    packed.write(chunk)
+                error = process.stderr.read().decode(errors="replace").strip()
+                watchdog.cancel()
+        if process.returncode != 0:
+            os.unlink(path)
+            raise Failed(f"the database backup failed ({error or 'mariadb-dump exited ' + str(process.returncode)})")
+        record = {"path": path, "sha256": _sha256(path), "size": os.path.getsize(path)}
+        problem = self.unusable(record)
+        if problem:
+            raise Failed(f"the database backup {path} is {problem}")
+        self.rotate(keep=path)
+        return record
+
+    def unusable(self, dump):
+        """Why the dump cannot be restored (missing, changed, truncated), or None."""
+        try:
+            if _sha256(dump["path"]) != dump["sha256"]:
+                return "not the file that was written (changed or truncated since)"
+            with gzip.open(dump["path"], "rb") as packed:
+                tail = b""
+                for chunk in iter(lambda: packed.read(65536), b""):
+                    tail = (tail + chunk)[-4096:]
+        except FileNotFoundError:
+            return "missing"
+        except (OSError, EOFError) as error:
+            return f"unreadable ({error})"
+        lines = tail.rstrip().splitlines()
+        return None if lines and lines[-1].startswith(DUMP_END) else "incomplete (no end marker)"
+
+    def load(self, dump):
+        """The tables of the dump, restored over the database (others are left as they are)."""
+        with subprocess.Popen(["gzip", "-dc", dump["path"]], stdout=subprocess.PIPE, cwd="/") as unpacked:
+            self.runner.run([*self.client(), "--sandbox", "--batch", self.config.db_name], stdin=unpacked.stdout,
+                            what=f"restoring from {dump['path']}", timeout=self.config.migrate_seconds, capture=True)
+
+    def rotate(self, keep):
+        """The newest `backups_keep` dumps stay (by their sequence number, not the clock),
+        and always `keep`, the one just taken."""
+        dumps = sorted(name for name in os.listdir(self.paths.backup_dir) if re.match(r"^\d{6}-.*\.sql\.gz$", name))
+        for name in dumps[:-max(1, self.config.backups_keep)]:
+            if f"{self.paths.backup_dir}/{name}" != keep:
+                os.unlink(f"{self.paths.backup_dir}/{name}")
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(65536), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

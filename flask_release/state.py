@@ -1,0 +1,149 @@
+"""Root's record of an app's releases on this server, and the lock of release transactions.
+
+Both live in /var/lib/<app> (root's, 0700), so the app user can neither read nor hold them.
+state.json holds: the releases built (their name, commit, venv), the venvs built, the history
+of releases served (newest last), the one serving, the one built and waiting for its switch
+(`pending`), the step in progress (`journal`) and the release a rollback left (`left`)."""
+
+import fcntl
+import json
+import os
+import time
+from datetime import datetime, timezone
+
+EMPTY = {"releases": {}, "venvs": {}, "history": [], "serving": None, "pending": None, "journal": None,
+         "left": None, "dump_seq": 0}
+HISTORY_KEEP = 200
+
+
+def now():
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class State:
+    def __init__(self, path):
+        self.path = path
+        try:
+            with open(path) as handle:
+                self.data = {**EMPTY, **json.load(handle)}
+        except FileNotFoundError:
+            self.data = json.loads(json.dumps(EMPTY))
+
+    def save(self):
+        """Atomically: a reader (or a crash) sees the old state or the new one."""
+        temporary = f"{self.path}.{os.getpid()}"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(self.data, handle, indent=1, sort_keys=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, self.path)
+
+    def __getitem__(self, key):
+        return self.data[key]
+
+    def __setitem__(self, key, value):
+        self.data[key] = value
+
+    @property
+    def serving(self):
+        return self.data["serving"]
+
+    def serving_release(self):
+        return self.data["releases"].get(self.serving) if self.serving else None
+
+    def previous(self):
+        """(index in the history, entry) of the release that served before the serving one and
+        is still on the server, or None."""
+        history, releases = self.data["history"], self.data["releases"]
+        for index in reversed(range(len(history))):
+            entry = history[index]
+            if entry["event"] == "deploy" and not entry.get("rolled_back") \
+                    and entry["release"] != self.serving and entry["release"] in releases:
+                return index, entry
+        return None
+
+    def kept(self, keep):
+        """The releases to keep: the last `keep` that served, the serving and the pending one."""
+        recent = []
+        for entry in reversed(self.data["history"]):
+            if entry["event"] == "deploy" and not entry.get("rolled_back") and entry["release"] not in recent:
+                recent.append(entry["release"])
+        pending = (self.data["pending"] or {}).get("release")
+        return set(recent[:keep]) | {name for name in (self.serving, pending) if name}
+
+    def record_deploy(self, release, revision, by):
+        info = self.data["releases"][release]
+        self.data["history"].append({"event": "deploy", "release": release, "name": info["name"],
+                                     "commit": info["commit"], "revision": revision, "at": now(), "by": by})
+        self.data["history"] = self.data["history"][-HISTORY_KEEP:]
+        self.data["serving"] = release
+        self.data["pending"] = None
+
+    def record_rollback(self, index, by):
+        """The entry at `index` serves again; the ones after it no longer count as served."""
+        history = self.data["history"]
+        left = self.serving
+        for entry in history[index + 1:]:
+            if entry["event"] == "deploy":
+                entry["rolled_back"] = True
+        self.data["serving"] = history[index]["release"]
+        history.append({"event": "rollback", "release": self.serving, "left": left,
+                        "revision": history[index]["revision"], "at": now(), "by": by})
+
+
+class LockTimeout(Exception):
+    pass
+
+
+class Lock:
+    """One release transaction at a time, waiting at most `seconds` for the one running."""
+
+    def __init__(self, path, seconds):
+        self.path, self.seconds = path, seconds
+
+    def __enter__(self):
+        self.descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        deadline = time.monotonic() + self.seconds
+        while True:
+            try:
+                fcntl.flock(self.descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = lock_holder(self.descriptor)
+                    os.close(self.descriptor)
+                    raise LockTimeout(f"another release transaction holds {self.path}: {holder}. Waited "
+                                      f"{self.seconds} s (setting release_lock_seconds): let it finish, or stop "
+                                      "that process, then deploy again.") from None
+                time.sleep(0.2)
+
+    def __exit__(self, *exc):
+        os.close(self.descriptor)
+
+
+def lock_holder(descriptor, proc="/proc"):
+    """Who holds the flock on the open file `descriptor`, from the kernel's list of locks."""
+    info = os.fstat(descriptor)
+    wanted = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"
+    with open(f"{proc}/locks") as handle:
+        pids = [line.split()[4] for line in handle if len(line.split()) > 5 and line.split()[5] == wanted
+                and line.split()[1] == "FLOCK"]
+    if not pids:
+        return "a process that has just let it go"
+    return describe_process(int(pids[0]), proc)
+
+
+def describe_process(pid, proc="/proc"):
+    try:
+        with open(f"{proc}/{pid}/cmdline", "rb") as handle:
+            command = handle.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        with open(f"{proc}/{pid}/stat") as handle:
+            started_ticks = int(handle.read().rsplit(")", 1)[1].split()[19])
+        with open(f"{proc}/stat") as handle:
+            boot = next(int(line.split()[1]) for line in handle if line.startswith("btime "))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return f"process {pid}"
+    started = boot + started_ticks / os.sysconf("SC_CLK_TCK")
+    since = datetime.fromtimestamp(started, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"process {pid} ({command[:200]}), running since {since} ({int(time.time() - started)} s ago)"

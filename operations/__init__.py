@@ -1,0 +1,1 @@
+"""Custom operations, for what pyinfra has no idempotent operation of its own."""

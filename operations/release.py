@@ -1,0 +1,82 @@
+"""Operations that run the release program of a host (flask_release, /usr/local/sbin/<app>-release)."""
+
+import io
+import os
+import subprocess
+import tempfile
+
+from pyinfra import host
+from pyinfra.api import FileUploadCommand, QuoteString, StringCommand, operation
+from pyinfra.api.exceptions import OperationError
+from pyinfra.api.state import StateStage
+
+from facts.git import HasCommit
+from facts.release import HealthCheck, ReleaseStatus
+from facts.services import ProgramState
+
+
+def serves(status, target, pip_key):
+    """Whether a program's status says `target` serves with these pip settings."""
+    release = (status or {}).get("release") or {}
+    return target is not None and (release.get("name"), release.get("commit"), release.get("pip_key")) == \
+        (target.name, target.commit, pip_key)
+
+
+@operation()
+def ship_commits(local_repo: str, ref: str, commit: str, program: str, bundle: str, repository: str, user: str):
+    """Ensures the server's repository holds `ref` at `commit`, shipped as a git bundle from a
+    repository on this machine (for servers that cannot reach the git host, and private ones)."""
+    if host.get_fact(HasCommit, path=repository, commit=commit, _sudo=True, _sudo_user=user):
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "release.bundle")
+        result = subprocess.run(["git", "-C", local_repo, "bundle", "create", path, ref], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise OperationError(f"git bundle create in {local_repo} failed: {result.stderr.strip()}")
+        with open(path, "rb") as handle:
+            content = handle.read()
+    yield FileUploadCommand(io.BytesIO(content), bundle)
+    yield StringCommand(QuoteString(program), "receive", QuoteString(bundle))
+
+
+@operation(is_idempotent=False)
+def run_program(program: str, arguments: list, target=None, pip_key: str = ""):
+    """Runs the release program with `arguments`, unless its status says `target` serves already
+    (asked again when the operation runs: an interrupted run may have finished it meanwhile)."""
+    if target is not None and serves(host.get_fact(ReleaseStatus, program=program), target, pip_key):
+        return
+    yield StringCommand(QuoteString(program), *(QuoteString(str(argument)) for argument in arguments))
+
+
+@operation(is_idempotent=False)
+def on_hosts(hosts: list, program: str, arguments: list):
+    """Runs the release program on the hosts named in `hosts`; the others do nothing. Every host
+    calls it at the same place of the deploy, so it runs once all before it is done everywhere."""
+    if host.name in hosts:
+        yield StringCommand(QuoteString(program), *(QuoteString(str(argument)) for argument in arguments))
+
+
+@operation()
+def all_hosts_ready():
+    """Changes nothing. Every host calls it at the same place of the deploy, so the operations
+    after it start once every host has done all those before it."""
+    yield from ()
+
+
+@operation()
+def app_running(program: str, app_name: str):
+    """Ensures supervisor runs the app's gunicorn once a release serves (started, then
+    health-checked, when it is stopped or FATAL)."""
+    if (host.get_fact(ReleaseStatus, program=program) or {}).get("serving") and \
+            host.get_fact(ProgramState, program=app_name) not in ("RUNNING", "STARTING"):
+        yield StringCommand(QuoteString(program), "reload")
+
+
+@operation()
+def site_answers(program: str, seconds: int, what: str):
+    """Changes nothing: fails, naming what answered, when the health check does not pass."""
+    wait = seconds if host.state.current_stage == StateStage.Execute else 0
+    health = host.get_fact(HealthCheck, program=program, wait=wait)
+    if not health["healthy"]:
+        message = f"{what} does not serve: {health['detail']}"
+        yield StringCommand("echo", QuoteString(message), ">&2;", "exit", "1")

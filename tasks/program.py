@@ -1,0 +1,22 @@
+import io
+
+from pyinfra.api import deploy
+from pyinfra.operations import files
+
+from core.checks import is_git_url
+from core.program import release_program
+from core.render import render
+from core.settings import settings
+
+
+@deploy("Release program")
+def release_program_installed():
+    """Ensures the release program (flask_release, one executable file) and its settings on an app
+    or web host, with root's folders it keeps its state, settings and backups in."""
+    s = settings()
+    paths = s.paths
+    for path, mode in ((paths.state_dir, "0700"), (paths.config_dir, "0755"), (paths.backup_dir, "0700")):
+        files.directory(name=f"{path} ({mode}, root's)", path=path, user="root", group="root", mode=mode)
+    files.put(name=f"{paths.program}", src=io.BytesIO(release_program()), dest=paths.program, mode="0755")
+    files.put(name=f"{paths.release_config}", src=render("release.json.j2", s, repo_url=s.repo if is_git_url(s.repo)
+                                                          else None), dest=paths.release_config, mode="0644")

@@ -1,0 +1,133 @@
+"""Fresh servers for the tests and benchmarks: one local server container, or a cluster of them
+on a Docker network of their own, each deployed to with the real `pyinfra inventory.py deploy.py`."""
+
+import concurrent.futures
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+
+from core import environment
+from testbed import local_server
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYINFRA = os.path.join(os.path.dirname(sys.executable), "pyinfra")
+APP_DIR = "/home/deploy/microblog"  # where the default settings put the app
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """A fresh local server container with its own ports, SSH key and known_hosts."""
+
+    def __init__(self, state_dir, repo, network=None, web=True):
+        self.name = f"flask-deploy-test-{secrets.token_hex(3)}"
+        self.state_dir = state_dir
+        self.repo = repo
+        self.ssh_port = free_port()
+        self.http_port, self.https_port = (free_port(), free_port()) if web else (None, None)
+        self.container = local_server.start(self.name, self.ssh_port, self.http_port, self.https_port,
+                                            state_dir=state_dir, network=network, publish_web=web)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def https_url(self):
+        return f"https://127.0.0.1:{self.https_port}"
+
+    def sh(self, command, check=True, user=None):
+        """Runs a shell command in the server (as root, or `user`); returns its output (stdout and stderr)."""
+        code, output = self.container.exec_run(["sh", "-c", command], user=user or "")
+        output = output.decode(errors="replace").strip()
+        if check and code != 0:
+            raise AssertionError(f"{command!r} exited {code} in {self.name}: {output}")
+        return output
+
+    def address(self, network="bridge"):
+        self.container.reload()
+        return self.container.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
+
+    def deploy(self, *args, env=None, deploy_file="deploy.py"):
+        """Runs `pyinfra -y [args] inventory.py deploy.py` against this server (no -y with --dry)."""
+        command, environment_ = self.deploy_command(*args, env=env, deploy_file=deploy_file)
+        start = time.time()
+        result = subprocess.run(command, cwd=ROOT, env=environment_, capture_output=True, text=True, timeout=1200)
+        result.seconds = time.time() - start
+        result.output = result.stdout + result.stderr
+        if "--json" in args and result.stdout.strip().startswith("{"):
+            result.json = json.loads(result.stdout)
+        return result
+
+    def deploy_command(self, *args, env=None, deploy_file="deploy.py"):
+        """(command, environment) of a deploy to this server, to run from the repository's root."""
+        variables = dict(os.environ, **{local_server.SSH_PORT[0]: str(self.ssh_port),
+                                        local_server.HTTPS_PORT[0]: str(self.https_port),
+                                        local_server.STATE_DIR_VARIABLE: self.state_dir,
+                                        environment.APP_REPO: self.repo})
+        for variable in (*environment.HOST_VARIABLES, environment.SECRET_KEY, environment.DB_PASSWORD):
+            variables.pop(variable, None)
+        variables.update(env or {})
+        confirm = [] if "--dry" in args else ["-y"]  # -y would skip --dry's change detection
+        return [PYINFRA, *confirm, *args, "inventory.py", deploy_file], variables
+
+    def remove(self):
+        local_server.stop(self.name)
+
+
+def changed_operations(result):
+    """The names of the operations a --json deploy changed (or failed)."""
+    return [op["name"] for op in result.json["results"]["operations"] if op["success"] or op["error"]]
+
+
+class Cluster:
+    """Fresh servers on a Docker network of their own: one web host (its HTTP(S) ports published on
+    127.0.0.1), `apps` app hosts and one db host, deployed to as one layout."""
+
+    def __init__(self, state_dir, repo, apps=2):
+        local_server.ensure_key(state_dir)  # once, before the servers start side by side
+        self.network = local_server.client().networks.create(f"flask-deploy-test-{secrets.token_hex(3)}")
+        self.roles = ["web", *(f"app{number}" for number in range(1, apps + 1)), "db"]
+        with concurrent.futures.ThreadPoolExecutor() as pool:
+            servers = pool.map(lambda role: Server(state_dir, repo, network=self.network.name, web=role == "web"),
+                               self.roles)
+            self.servers = dict(zip(self.roles, servers))
+        self.web = self.servers["web"]
+        self.apps = [self.servers[role] for role in self.roles if role.startswith("app")]
+        self.db = self.servers["db"]
+
+    def address(self, server):
+        """The server's address on the cluster's network."""
+        return server.address(self.network.name)
+
+    def entry(self, server):
+        return f"127.0.0.1:{server.ssh_port}={self.address(server)}"
+
+    @property
+    def url(self):
+        return f"https://127.0.0.1:{self.web.https_port}"
+
+    def deploy(self, *args, deploy_file="deploy.py"):
+        """pyinfra inventory.py deploy.py with the hosts given by role, as a user would list them."""
+        env = {environment.ROLE_HOSTS["web"]: self.entry(self.web),
+               environment.ROLE_HOSTS["app"]: ",".join(self.entry(app) for app in self.apps),
+               environment.ROLE_HOSTS["db"]: self.entry(self.db),
+               environment.SSH_KEY: os.path.join(self.web.state_dir, "id_ed25519"),
+               environment.SSH_KNOWN_HOSTS: os.path.join(self.web.state_dir, "known_hosts_cluster")}
+        settings = ("--data", f"repo={self.web.repo}", "--data", "tls=self-signed", "--data",
+                    "server_names=localhost,127.0.0.1", "--data", f"public_https_port={self.web.https_port}",
+                    "--data", "expose_upstream_addr=True")
+        return self.web.deploy(*settings, *args, env=env, deploy_file=deploy_file)
+
+    def remove(self):
+        for server in self.servers.values():
+            server.remove()
+        self.network.remove()
