@@ -21,6 +21,13 @@ from core.roles import ROLES, private_address
 from core.secrets import secret_problems
 
 LOCAL_SERVER = "local-server"
+
+
+class PreflightFailed(PyinfraError):
+    """pyinfra prints the message; gevent, in whose greenlet it rises, need not print a traceback."""
+
+
+gevent.get_hub().NOT_ERROR += (PreflightFailed,)
 _checked = Semaphore()
 _done = []
 
@@ -67,15 +74,15 @@ def before_connecting(inventory, ssh=True):
         roles = {role: [member.name for member in hosts] for role in ROLES}
     found = roles_problems(roles, {member.name: private_address(member.data, member.name) for member in hosts})
     if found:
-        raise PyinfraError("The servers need fixing before anything changes:\n  - " + "\n  - ".join(found))
+        raise PreflightFailed("The servers need fixing before anything changes:\n  - " + "\n  - ".join(found))
     for member in hosts:
         found = problems(member.data)
         if found:
-            raise PyinfraError(f"Settings of {member.name} need fixing before anything changes:\n  - "
+            raise PreflightFailed(f"Settings of {member.name} need fixing before anything changes:\n  - "
                                + "\n  - ".join(found))
     found = secret_problems()
     if found:
-        raise PyinfraError("Secrets need fixing before anything changes:\n  - " + "\n  - ".join(found))
+        raise PreflightFailed("Secrets need fixing before anything changes:\n  - " + "\n  - ".join(found))
     for member in hosts if ssh else ():
         check_ssh(member.name, member.data)
 
@@ -88,13 +95,13 @@ def check_ssh(name, data):
     try:
         sock = socket.create_connection((address, port), timeout=10)
     except OSError as error:
-        raise PyinfraError(f"{name}: nothing answers on {address}:{port} ({error.strerror or error}). Check the address "
+        raise PreflightFailed(f"{name}: nothing answers on {address}:{port} ({error.strerror or error}). Check the address "
                            f"({environment.HOSTS}), the SSH port ({environment.SSH_PORT}), that the server runs sshd, "
                            f"and its firewall.{local}") from None
     with sock:
         key = data.get("ssh_key")
         if key and not key_accepted(sock, user, key):
-            raise PyinfraError(
+            raise PreflightFailed(
                 f"{name}: the server refuses the SSH key {key} for the user {user}. Check {environment.SSH_KEY} and "
                 f"{environment.SSH_USER}, or put the key's public half on the server: ssh-copy-id -i {key}.pub -p "
                 f"{port} {user}@{address}" + (" For the local server: make clean, then make server." if local else ""))
@@ -126,9 +133,11 @@ def once_connected(state, host):
     user = host.data.get("ssh_user")
     asks_password = host.data.get("_use_sudo_password") or getattr(state.config, "USE_SUDO_PASSWORD", False)
     if host.data.get("_sudo") and not asks_password:
-        ok, output = host.run_shell_command("sudo -n true", print_output=False, print_input=False)
-        if not ok:
-            raise PyinfraError(
+        # (sudo's own message would make pyinfra ask for a password)
+        _, output = host.run_shell_command("sudo -n true 2>/dev/null && echo yes || echo no", print_output=False,
+                                           print_input=False)
+        if output.stdout_lines != ["yes"]:
+            raise PreflightFailed(
                 f"{user} on {host.name} cannot use sudo without a password, and the deploy needs it. Grant it "
                 f"(as root: echo '{user} ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/{user}), connect as root "
                 f"({environment.SSH_USER}=root), or add --use-sudo-password.")
@@ -138,5 +147,5 @@ def once_connected(state, host):
     fields = output.stdout_lines[0].split(":") if output.stdout_lines else []
     uid = int(fields[2]) if len(fields) > 2 and fields[2].isdigit() else None
     if uid is not None and uid < 1000:
-        raise PyinfraError(f"`app_user` = {host.data.app_user!r} is an account of the system on {host.name} (uid "
+        raise PreflightFailed(f"`app_user` = {host.data.app_user!r} is an account of the system on {host.name} (uid "
                            f"{uid}): choose a name of the app's own, e.g. deploy.")

@@ -108,7 +108,7 @@ def _site(data):
     if given is not None and not isinstance(given, (str, list, tuple)):
         found.append(f"`server_names` = {given!r} must be a list of host names (or one string of them, comma "
                      "separated).")
-    else:
+    elif given:
         bad = [name for name in server_names(data) if not (is_dns_name(name) or is_ip(name))]
         if bad:
             found.append(f"`server_names` holds {', '.join(map(repr, bad))}, not host names: list DNS names (or IP "

@@ -4,6 +4,7 @@ From group_data/all.py, inventory.py and --data (checked by the preflight before
 connection), plus what the host's roles and facts decide: its gunicorn address, the database
 address, the workers, where the health check goes, the pip options."""
 
+import io
 import os
 import re
 import shlex
@@ -101,49 +102,53 @@ def settings(target=None):
     """The settings of `target` (default: the current host), resolved once per run."""
     target = host if target is None else target
     if target.name not in _cache:
-        _cache[target.name] = _resolve(target)
+        layout = roles()
+        cores = int(target.get_fact(Command, "nproc") or 1) if target.name in layout.app else 1
+        _cache[target.name] = resolve(target.name, target.data, layout, cores)
     return _cache[target.name]
 
 
-def _resolve(target):
-    data, layout = target.data, roles()
-    name = target.name
-    paths = Paths(data.app_name, data.app_user)
+def resolve(name, data, layout, cores):
+    """The Settings of host `name` from its data (anything with .get: pyinfra's host data, a dict),
+    the roles of the layout and its CPU cores."""
+    value = data.get
+    paths = Paths(value("app_name"), value("app_user"))
     names = checks.server_names(data)
-    address = layout.gunicorn_address(name, data.bind)
-    constraints = data.get("pip_constraints") or known_constraints(data.repo)
+    address = layout.gunicorn_address(name, value("bind"))
+    constraints = value("pip_constraints") or known_constraints(value("repo"))
     constraints = os.path.expanduser(constraints) if constraints else None
-    options = (*(("--index-url", data.pip_index_url) if data.get("pip_index_url") else ()),
-               *shlex.split(data.get("pip_extra_args") or ""),
+    options = (*(("--index-url", value("pip_index_url")) if value("pip_index_url") else ()),
+               *shlex.split(value("pip_extra_args") or ""),
                *(("-c", paths.pip_constraints) if constraints else ()))
-    constraints_text = open(constraints).read() if constraints else ""
-    workers = data.get("workers") or (2 * int(target.get_fact(Command, "nproc") or 1) if name in layout.app else 1)
-    nginx = (f"http://127.0.0.1{data.health_check_path}" if data.tls == "off"
-             else f"https://127.0.0.1{data.health_check_path}")
+    with open(constraints) if constraints else io.StringIO() as handle:
+        constraints_text = handle.read()
+    path = value("health_check_path")
+    nginx = f"http://127.0.0.1{path}" if value("tls") == "off" else f"https://127.0.0.1{path}"
     # One app host behind its own nginx: the release is checked as users see it; else straight on gunicorn.
-    health = nginx if layout.serves_static_itself(name) else f"http://{address}{data.health_check_path}"
+    health = nginx if layout.serves_static_itself(name) else f"http://{address}{path}"
     return Settings(
-        name=name, roles=layout, paths=paths, app_name=data.app_name, app_user=data.app_user,
-        app_module=data.app_module, flask_app=data.flask_app, repo=data.repo, ref=data.get("ref"),
-        domain=data.domain, server_names=names, workers=int(workers), gunicorn_address=address,
-        forwarded_allow_ips=",".join(layout.address(web) for web in layout.web)
+        name=name, roles=layout, paths=paths, app_name=value("app_name"), app_user=value("app_user"),
+        app_module=value("app_module"), flask_app=value("flask_app"), repo=value("repo"), ref=value("ref"),
+        domain=value("domain"), server_names=names, workers=int(value("workers") or 2 * cores),
+        gunicorn_address=address, forwarded_allow_ips=",".join(layout.address(web) for web in layout.web)
         if layout.serves_other_hosts(name) else "127.0.0.1",
-        upstream=layout.upstream(data.bind), upstream_max_fails=data.upstream_max_fails,
-        upstream_fail_timeout=data.upstream_fail_timeout, expose_upstream_addr=data.expose_upstream_addr,
-        rolling_batch_size=data.rolling_batch_size, db_name=data.db_name, db_user=data.db_user,
-        db_address=layout.db_address, db_port=DB_PORT, db_lock_wait_seconds=data.db_lock_wait_seconds,
-        log_dir=data.get("log_dir") or f"/var/log/{data.app_name}",
-        static_dir=f"{paths.current}/{data.static_path.strip('/')}", static_from_disk=layout.serves_static_itself(name),
-        pip_options=options, pip_constraints=constraints, pip_key=pip_key(options, constraints_text),
-        apt_cache_seconds=data.apt_cache_seconds, acme_webroot=data.acme_webroot,
-        client_max_body_size=data.client_max_body_size, nginx_extra_directives=data.get("nginx_extra_directives") or "",
-        tls=data.tls, acme_email=data.get("acme_email"),
-        acme_directory=LETSENCRYPT_STAGING if data.get("acme_staging") else data.acme_directory,
-        acme_ca_bundle=data.get("acme_ca_bundle"), hsts=data.hsts, public_https_port=data.public_https_port,
-        releases_keep=data.releases_keep, backups_keep=data.backups_keep, health_url=health,
+        upstream=layout.upstream(value("bind")), upstream_max_fails=value("upstream_max_fails"),
+        upstream_fail_timeout=value("upstream_fail_timeout"), expose_upstream_addr=value("expose_upstream_addr"),
+        rolling_batch_size=value("rolling_batch_size"), db_name=value("db_name"), db_user=value("db_user"),
+        db_address=layout.db_address, db_port=DB_PORT, db_lock_wait_seconds=value("db_lock_wait_seconds"),
+        log_dir=value("log_dir") or f"/var/log/{value('app_name')}",
+        static_dir=f"{paths.current}/{value('static_path').strip('/')}",
+        static_from_disk=layout.serves_static_itself(name), pip_options=options, pip_constraints=constraints,
+        pip_key=pip_key(options, constraints_text), apt_cache_seconds=value("apt_cache_seconds"),
+        acme_webroot=value("acme_webroot"), client_max_body_size=value("client_max_body_size"),
+        nginx_extra_directives=value("nginx_extra_directives") or "", tls=value("tls"),
+        acme_email=value("acme_email"),
+        acme_directory=LETSENCRYPT_STAGING if value("acme_staging") else value("acme_directory"),
+        acme_ca_bundle=value("acme_ca_bundle"), hsts=value("hsts"), public_https_port=value("public_https_port"),
+        releases_keep=value("releases_keep"), backups_keep=value("backups_keep"), health_url=health,
         check_url=nginx if name in layout.web else health, health_host=names[0],
-        health_check_max_status=data.health_check_max_status, health_check_seconds=data.health_check_seconds,
-        release_lock_seconds=data.release_lock_seconds, git_timeout_seconds=data.git_timeout_seconds,
-        build_timeout_seconds=data.build_timeout_seconds, migrate_timeout_seconds=data.migrate_timeout_seconds,
-        firewall=data.firewall,
+        health_check_max_status=value("health_check_max_status"), health_check_seconds=value("health_check_seconds"),
+        release_lock_seconds=value("release_lock_seconds"), git_timeout_seconds=value("git_timeout_seconds"),
+        build_timeout_seconds=value("build_timeout_seconds"), migrate_timeout_seconds=value("migrate_timeout_seconds"),
+        firewall=value("firewall"),
     )

@@ -15,8 +15,9 @@ class Builder:
         self.runner, self.source, self.state, self.config = runner, source, state, config
         self.paths = config.paths
 
-    def as_app(self, *argv, what, timeout=120, cwd=None, capture=False):
-        return self.runner.run(list(argv), what=what, timeout=timeout, as_app=True, cwd=cwd, capture=capture)
+    def as_app(self, *argv, what, timeout=120, cwd=None, capture=False, check=True):
+        return self.runner.run(list(argv), what=what, timeout=timeout, as_app=True, cwd=cwd, capture=capture,
+                               check=check)
 
     def folder(self, release):
         return f"{self.paths.releases}/{release}"
@@ -42,7 +43,8 @@ class Builder:
             self.runner.say(f"release {release} already built")
             return release
         folder, partial = self.folder(release), f"{self.folder(release)}.partial"
-        self.as_app("rm", "-rf", "--", folder, partial, what="removing an unfinished build")
+        # what an interrupted build left (a folder in use stays: the next step says why)
+        self.as_app("rm", "-rf", "--", folder, partial, what="removing an unfinished build", check=False)
         self.as_app("mkdir", "-p", "--", partial, what="mkdir")
         self.source.export(target.commit, partial)
         self.as_app("ln", "-s", "../../shared/.env", f"{partial}/.env", what="linking .env")

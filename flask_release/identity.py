@@ -53,8 +53,13 @@ def parse_refs(lines):
 
 
 def version_key(name):
-    """Orders names as versions: v1.10.0 after v1.9.0."""
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.findall(r"\d+|[^\d.+_-]+", name)]
+    """Orders names as versions: v1.10.0 after v1.9.0, and v2.0.0 after v2.0.0-rc1."""
+    match = re.match(r"^\D*?(\d+(?:\.\d+)*)(.*)$", name)
+    if not match:
+        return ((), 0, name)
+    numbers, rest = match.groups()
+    natural = tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.findall(r"\d+|[^\d.+_-]+", rest))
+    return (tuple(int(part) for part in numbers.split(".")), 1 if not rest else 0, natural)
 
 
 def check_name(name, origin):

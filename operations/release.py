@@ -5,8 +5,8 @@ import os
 import subprocess
 import tempfile
 
-from pyinfra import host
-from pyinfra.api import FileUploadCommand, QuoteString, StringCommand, operation
+from pyinfra import host, logger
+from pyinfra.api import FileUploadCommand, FunctionCommand, QuoteString, StringCommand, operation
 from pyinfra.api.exceptions import OperationError
 from pyinfra.api.state import StateStage
 
@@ -39,21 +39,39 @@ def ship_commits(local_repo: str, ref: str, commit: str, program: str, bundle: s
     yield StringCommand(QuoteString(program), "receive", QuoteString(bundle))
 
 
+def _report(state, host, program, before):  # pyinfra passes state and host to a function so named
+    """Says which release serves now, as pyinfra prints operations (the program's own output shows
+    with -vvv, or when it fails)."""
+    serving = (host.get_fact(ReleaseStatus, program=program) or {}).get("serving")
+    if serving != before:
+        logger.info(f"{host.print_prefix}release {before or 'none'} -> {serving or 'none'}")
+    return True
+
+
+def _program(program, arguments, report):
+    # pyinfra runs each command as it is yielded: what serves before is asked before the program runs
+    before = (host.get_fact(ReleaseStatus, program=program) or {}).get("serving") if report else None
+    yield StringCommand(QuoteString(program), *(QuoteString(str(argument)) for argument in arguments))
+    if report:
+        yield FunctionCommand(_report, (program, before), {})
+
+
 @operation(is_idempotent=False)
-def run_program(program: str, arguments: list, target=None, pip_key: str = ""):
+def run_program(program: str, arguments: list, target=None, pip_key: str = "", report: bool = False):
     """Runs the release program with `arguments`, unless its status says `target` serves already
-    (asked again when the operation runs: an interrupted run may have finished it meanwhile)."""
+    (asked again when the operation runs: an interrupted run may have finished it meanwhile);
+    with `report`, then says which release serves."""
     if target is not None and serves(host.get_fact(ReleaseStatus, program=program), target, pip_key):
         return
-    yield StringCommand(QuoteString(program), *(QuoteString(str(argument)) for argument in arguments))
+    yield from _program(program, arguments, report)
 
 
 @operation(is_idempotent=False)
-def on_hosts(hosts: list, program: str, arguments: list):
+def on_hosts(hosts: list, program: str, arguments: list, report: bool = False):
     """Runs the release program on the hosts named in `hosts`; the others do nothing. Every host
     calls it at the same place of the deploy, so it runs once all before it is done everywhere."""
     if host.name in hosts:
-        yield StringCommand(QuoteString(program), *(QuoteString(str(argument)) for argument in arguments))
+        yield from _program(program, arguments, report)
 
 
 @operation()

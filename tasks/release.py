@@ -35,7 +35,8 @@ def rolling(s, hosts, action, arguments):
             taken_out = site(name=f"Take {', '.join(batch)} out of nginx", available=available, enabled=enabled,
                              src=site_config(s, certificate_for(s.tls), down=out))
             systemd.service(name="Reload nginx", service="nginx", reloaded=True, _if=taken_out.did_change)
-        on_hosts(name=f"{action} {', '.join(batch)}", hosts=batch, program=s.paths.program, arguments=arguments)
+        on_hosts(name=f"{action} {', '.join(batch)}", hosts=batch, program=s.paths.program, arguments=arguments,
+                 report=True)
         if s.is_web:
             put_back = site(name=f"Put {', '.join(batch)} back into nginx", available=available, enabled=enabled,
                             src=site_config(s, certificate_for(s.tls)))
@@ -61,7 +62,7 @@ def release_app():
     if len(s.roles.app) == 1:
         if s.is_app:
             run_program(name=f"Release {change}", program=s.paths.program, arguments=[*BY, "deploy", *arguments],
-                        target=plans[host.name].target, pip_key=s.pip_key)
+                        target=plans[host.name].target, pip_key=s.pip_key, report=True)
         return
     on_hosts(name=f"Build {first.wanted} on {', '.join(s.roles.app)}", hosts=list(s.roles.app),
              program=s.paths.program, arguments=[*BY, "build", *arguments])

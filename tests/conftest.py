@@ -1,12 +1,12 @@
-"""Fixtures for the end-to-end tests: fresh Debian 12 containers reached over SSH on 127.0.0.1, and
+"""Fixtures for the end-to-end tests: fresh Debian containers reached over SSH on 127.0.0.1, and
 the sample app's repository built for each test session."""
 
 import os
 
 import pytest
 
-from tests import sample_repo
-from tests.support import Server
+from testbed import repos
+from testbed.servers import Server
 
 
 def docker_available():
@@ -31,7 +31,7 @@ def engine():
 @pytest.fixture(scope="session")
 def sample_repository(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("sample") / "sample-app")
-    sample_repo.build(path)
+    repos.build(path)
     return path
 
 
@@ -42,11 +42,11 @@ def state_dir(tmp_path_factory):
 
 @pytest.fixture
 def make_server(engine, state_dir, sample_repository):
-    """Factory of fresh servers, removed after the test (or module, for module-scoped users)."""
+    """Factory of fresh servers, removed after the test."""
     servers = []
 
-    def make():
-        servers.append(Server(state_dir, sample_repository))
+    def make(repo=None):
+        servers.append(Server(state_dir, repo or sample_repository))
         return servers[-1]
 
     yield make

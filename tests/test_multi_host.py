@@ -5,19 +5,19 @@ import re
 
 import pytest
 
-from tests import sample_repo
-from tests.sample_repo import migration
-from tests.support import Cluster, Load, http_get
+from testbed import repos
+from testbed.client import Load, http_get
+from testbed.repos import migration
+from testbed.servers import APP_DIR, Cluster, changed_operations
 
 pytestmark = pytest.mark.e2e
 
-APP_DIR = "/home/deploy/microblog"
 BACKUPS = "/var/backups/microblog"
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
-    return sample_repo.build(str(tmp_path_factory.mktemp("multi") / "sample-app"))
+    return repos.build(str(tmp_path_factory.mktemp("multi") / "sample-app"))
 
 
 @pytest.fixture(scope="module")
@@ -138,8 +138,7 @@ def test_rolling_update_under_load_fails_no_request_and_migrates_once(cluster, r
 def test_a_second_deploy_changes_nothing(cluster, first_deploy):
     again = cluster.deploy("--json")
     assert again.returncode == 0, again.stderr[-3000:]
-    changed = [op["name"] for op in again.json["results"]["operations"] if op["success"] or op["error"]]
-    assert changed == []
+    assert changed_operations(again) == []
     dry = cluster.deploy("--dry")
     assert dry.returncode == 0, dry.stderr[-3000:]
     assert [app.sh(f"readlink {APP_DIR}/current") for app in cluster.apps] == ["releases/v1.2.0"] * 2

@@ -2,6 +2,7 @@
 real commands in the server."""
 
 import io
+import json
 import os
 import re
 import shlex
@@ -10,16 +11,19 @@ import tarfile
 
 import pytest
 
-from tests.support import free_port, http_get, wait_for_http
+from testbed.client import http_get, wait_for_http
+from testbed.servers import APP_DIR, changed_operations, free_port
 
 pytestmark = pytest.mark.e2e
-
-APP_DIR = "/home/deploy/microblog"
 
 
 def app_env(server):
     return dict(line.split("=", 1) for line in server.sh(f"cat {APP_DIR}/current/.env").splitlines()
                 if "=" in line and not line.startswith("#"))
+
+
+def status(server):
+    return json.loads(server.sh("/usr/local/sbin/microblog-release status --json"))
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +41,7 @@ def second_deploy(server, first_deploy):
 
 def test_first_deploy_checks_out_the_latest_tag_not_the_untagged_commit(server, first_deploy):
     assert server.sh(f"readlink {APP_DIR}/current") == "releases/v1.1.0"
-    commit = server.sh(f"cat {APP_DIR}/current/.release-commit")
+    commit = status(server)["release"]["commit"]
     assert commit == local_commit(server, "v1.1.0") != local_commit(server, "HEAD")
     assert server.sh(f"cat {APP_DIR}/current/VERSION") == "v1.1.0"
     assert "release none -> v1.1.0" in first_deploy.stdout + first_deploy.stderr
@@ -105,9 +109,12 @@ def test_the_server_is_locked_down(server, first_deploy):
     assert server.sh("id -u deploy") != "0"
     assert "not allowed to run sudo" in server.sh("sudo -l -U deploy", check=False)
     assert server.sh(f"find {APP_DIR} /var/log/microblog /etc/nginx /etc/supervisor /var/backups/microblog "
-                     "-perm -o+w ! -type l") == ""
+                     "/var/lib/microblog /etc/microblog -perm -o+w ! -type l") == ""
     assert server.sh("stat -c '%a %U' /var/log/microblog") == "750 deploy"
-    assert server.sh("stat -c '%a %U' /var/backups/microblog") == "700 root"
+    for path in ("/var/backups/microblog", "/var/lib/microblog"):
+        assert server.sh(f"stat -c '%a %U' {path}") == "700 root", path
+    for path in ("/etc/microblog/secrets.env", "/etc/microblog/mysql-client.cnf", "/var/lib/microblog/state.json"):
+        assert server.sh(f"stat -c '%a %U' {path}") == "600 root", path
     server.sh("logrotate -d /etc/logrotate.d/microblog")  # a valid rotation of the gunicorn logs
 
     status, headers, _ = http_get(server.url + "/")
@@ -149,8 +156,7 @@ def test_site_comes_back_after_a_reboot(server, first_deploy):
 def test_second_deploy_changes_nothing(server, second_deploy):
     assert second_deploy.returncode == 0, second_deploy.stderr[-3000:]
     operations = second_deploy.json["results"]["operations"]
-    changed = [op["name"] for op in operations if op["success"] or op["error"]]
-    assert operations and not changed
+    assert operations and not changed_operations(second_deploy)
     print(f"second deploy: {len(operations)} operations, none changed, {second_deploy.seconds:.1f}s")
 
 
@@ -162,8 +168,9 @@ def test_secrets_are_kept_private_and_never_printed(server, first_deploy, second
     assert len(secret_key) >= 32 and len(password) >= 16
     for output in (first_deploy.stdout, first_deploy.stderr, second_deploy.stdout, second_deploy.stderr):
         assert secret_key not in output and password not in output
-    # nor in any log on the server (the journal included)
-    assert server.sh(f"grep -rlF -e {shlex.quote(secret_key)} -e {shlex.quote(password)} /var/log || true") == ""
+    # nor in any log on the server (the journal and the release program's log included)
+    assert server.sh(f"grep -rlF -e {shlex.quote(secret_key)} -e {shlex.quote(password)} /var/log /var/lib/microblog "
+                     "/var/backups || true") == ""
 
 
 def test_dry_run_on_a_fresh_server_changes_nothing(make_server):
@@ -184,15 +191,16 @@ def test_a_url_source_is_fetched_by_the_server_and_its_new_tags_deployed(server,
     server.sh("chown -R deploy /srv/sample.git")
     source = ("--data", "repo=file:///srv/sample.git")
 
-    same = server.deploy("--json", *source)  # v1.1.0 from the URL is the release that serves
-    assert same.returncode == 0, same.stderr[-3000:]
-    assert not [op["name"] for op in same.json["results"]["operations"] if op["success"] or op["error"]]
+    first = server.deploy("--json", *source)  # v1.1.0 from the URL is the release that serves: only the settings
+    assert first.returncode == 0, first.stderr[-3000:]
+    same = server.deploy("--json", *source)
+    assert same.returncode == 0 and changed_operations(same) == [], same.stderr[-3000:]
 
     server.sh("cd /srv/sample.git && runuser -u deploy -- git -c user.name=t -c user.email=t@t commit -q --allow-empty "
               "-m next && runuser -u deploy -- git -c user.name=t -c user.email=t@t tag -a v1.3.0 -m v1.3.0")
-    moved = server.deploy(*source)
+    moved = server.deploy("-v", *source)
     assert moved.returncode == 0, moved.stderr[-3000:]
-    assert "release v1.1.0 -> v1.3.0" in moved.stdout + moved.stderr
+    assert "release v1.1.0 -> v1.3.0" in moved.output
     assert server.sh(f"readlink {APP_DIR}/current") == "releases/v1.3.0"
 
     pinned = server.deploy(*source, "--data", "ref=v1.0.0")
@@ -236,5 +244,5 @@ def test_bad_settings_and_ssh_problems_end_with_a_clear_message_and_change_nothi
         assert result.returncode != 0, case
         assert message in result.stdout + result.stderr, (case, result.stderr[-2000:])
         if case == "bad settings":  # all problems at once, before any connection
-            assert "`bind` = '8000' must be host:port" in result.stderr and "Connecting to hosts" not in result.stderr
+            assert "`bind` = '8000' must be host:port" in result.stderr and "Connected" not in result.output
     assert server.sh(f"readlink {APP_DIR}/current; sha1sum {APP_DIR}/shared/.env /etc/nginx/sites-available/microblog") == before

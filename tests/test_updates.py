@@ -2,6 +2,7 @@
 failing app rolled back automatically, an update with nothing new, and `make rollback`. The sample
 app's repository grows during the tests."""
 
+import json
 import os
 import re
 import signal
@@ -10,18 +11,17 @@ import time
 
 import pytest
 
-from tests import sample_repo
-from tests.sample_repo import migration
-from tests.support import ROOT, Load, Server, http_get, wait_for_http
+from testbed import repos
+from testbed.client import Load, http_get, wait_for_http
+from testbed.repos import migration
+from testbed.servers import APP_DIR, ROOT, Server, changed_operations
 
 pytestmark = pytest.mark.e2e
-
-APP_DIR = "/home/deploy/microblog"
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
-    return sample_repo.build(str(tmp_path_factory.mktemp("updates") / "sample-app"))
+    return repos.build(str(tmp_path_factory.mktemp("updates") / "sample-app"))
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +114,7 @@ def test_an_update_with_nothing_new_changes_nothing_and_old_releases_are_removed
 
     again = server.deploy("--json", *keep_two)
     assert again.returncode == 0
-    assert not [op["name"] for op in again.json["results"]["operations"] if op["success"] or op["error"]]
+    assert not changed_operations(again)
     assert "v1.5.0 serves already: nothing to update" in again.stdout + again.stderr
 
 
@@ -139,7 +139,7 @@ def test_a_missing_ref_or_a_repository_without_tags_stops_before_any_change(serv
     assert result.returncode != 0
     assert "The ref `v9.9.9` (setting `ref`) does not exist" in result.stdout + result.stderr
 
-    untagged = sample_repo.Repo(str(tmp_path))
+    untagged = repos.Repo(str(tmp_path))
     untagged.git("init", "-q")
     untagged.write("app.py", "")
     untagged.commit("no tag yet")
@@ -189,9 +189,9 @@ def test_an_interrupted_update_converges_on_a_plain_rerun(server, repo):
     result = server.deploy()
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert page(server) == "Microblog v1.7.0"
-    assert server.sh(f"tail -n 1 {APP_DIR}/releases.log").startswith("v1.7.0 ")
+    assert json.loads(server.sh("/usr/local/sbin/microblog-release status --json"))["serving"] == "v1.7.0"
     again = server.deploy("--json")
-    assert not [op["name"] for op in again.json["results"]["operations"] if op["success"] or op["error"]]
+    assert not changed_operations(again)
 
 
 def test_a_full_disk_during_an_update_leaves_the_serving_release(server, repo):

@@ -1,6 +1,6 @@
 import os
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, redirect, render_template, request
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
@@ -24,5 +24,26 @@ def create_app(config_class=Config):
         with open(VERSION_FILE) as version:
             release = version.read().strip()
         return render_template("index.html", release=release, posts=Post.query.count())
+
+    @app.route("/register", methods=["GET", "POST"])
+    def register():
+        # The article's app registers users with a WTForms Email field: its requirements pin
+        # email_validator 1.1.3 and leave WTForms free, as here.
+        from app.forms import RegisterForm
+
+        form = RegisterForm(request.form)
+        if request.method == "POST" and form.validate():
+            db.session.add(Post(body=f"registered {form.email.data}"))
+            db.session.commit()
+            return redirect("/")
+        return render_template("register.html", form=form), 400 if request.method == "POST" else 200
+
+    @app.route("/debug/request")
+    def request_seen():
+        """What the app sees of the request: the tests check what nginx forwards."""
+        return jsonify(remote_addr=request.remote_addr, scheme=request.scheme, host=request.host,
+                       forwarded_for=request.headers.get("X-Forwarded-For"),
+                       forwarded_ssl=request.headers.get("X-Forwarded-Ssl"),
+                       forwarded_protocol=request.headers.get("X-Forwarded-Protocol"))
 
     return app

@@ -1,0 +1,222 @@
+"""The release program's steps without a server: commands bounded and run as the app user,
+releases built and pruned, dumps checked before use, an interrupted run recovered, and the
+program itself as the deploy ships it."""
+
+import gzip
+import io
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from core.program import release_program
+from flask_release.build import Builder
+from flask_release.config import Config
+from flask_release.database import Database
+from flask_release.identity import Refused, Target
+from flask_release.run import Failed, Result, Runner
+from flask_release.state import State
+from flask_release.steps import Steps
+
+COMMIT, OTHER = "c" * 40, "d" * 40
+
+
+def config(tmp_path, **overrides):
+    values = dict(app_name="microblog", app_user="nobody", db_name="microblog", flask_app="microblog.py",
+                  app_module="microblog:app", repo_url=None, ref=None, pip_options=(), pip_key="pip1",
+                  releases_keep=2, backups_keep=2, health_url="http://127.0.0.1:9/", check_url="http://127.0.0.1:9/",
+                  health_host="localhost", health_max_status=499, health_seconds=1, lock_seconds=1, git_seconds=5,
+                  build_seconds=5, migrate_seconds=5)
+    values.update(overrides)
+    return Config(**values)
+
+
+class Recorder(Runner):
+    """Runs nothing: records each command and who it would run as."""
+
+    def __init__(self):
+        super().__init__("microblog", "nobody", out=io.StringIO())
+        self.commands = []
+
+    def run(self, argv, *, what, timeout, as_app=False, **kwargs):
+        self.commands.append(("app" if as_app else "root", list(argv)))
+        return Result(0, b"Flask==3\n", b"")
+
+
+def test_commands_as_the_app_user_get_its_identity_and_nothing_of_root_s(tmp_path):
+    runner = Runner("microblog", "nobody", out=io.StringIO())
+    os.environ["ROOT_ONLY_SECRET"] = "x"
+    try:
+        output = runner.run(["sh", "-c", "id -un; pwd; env"], what="id", timeout=10, as_app=True, cwd="/tmp",
+                            capture=True).out.decode()
+    finally:
+        del os.environ["ROOT_ONLY_SECRET"]
+    lines = output.splitlines()
+    assert lines[0] == "nobody" and lines[1] == "/tmp"
+    assert "ROOT_ONLY_SECRET=x" not in lines and "HOME=/nonexistent" in lines
+
+
+def test_a_command_that_hangs_is_stopped_with_all_it_started(tmp_path):
+    runner = Runner("microblog", "nobody", out=io.StringIO())
+    started = time.monotonic()
+    with pytest.raises(Failed, match="pip install did not finish within 1 s"):
+        runner.run(["sh", "-c", "sleep 30 & sleep 30"], what="pip install", timeout=1)
+    assert time.monotonic() - started < 10
+    assert "sleep 30" not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+
+
+def test_output_is_relayed_and_logged_and_a_failure_says_what_failed(tmp_path):
+    out = io.StringIO()
+    runner = Runner("microblog", "nobody", log_path=str(tmp_path / "release.log"), out=out)
+    with pytest.raises(Failed, match="flask db upgrade failed"):
+        runner.run(["sh", "-c", "echo migrating; exit 3"], what="flask db upgrade", timeout=10)
+    assert "migrating" in out.getvalue() and "migrating" in (tmp_path / "release.log").read_text()
+
+
+def test_a_lost_deploy_does_not_stop_the_release(tmp_path):
+    class Gone(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError
+
+    runner = Runner("microblog", "nobody", log_path=str(tmp_path / "release.log"), out=Gone())
+    runner.say("still going")
+    assert runner.run(["true"], what="true", timeout=5).code == 0
+    assert "still going" in (tmp_path / "release.log").read_text()
+
+
+def builder(tmp_path, state=None):
+    state = state or State(str(tmp_path / "state.json"))
+    runner = Recorder()
+    return Builder(runner, source=None, state=state, config=config(tmp_path)), runner, state
+
+
+def test_the_release_of_a_tag_is_built_once_and_a_moved_tag_is_refused(tmp_path):
+    build, _, state = builder(tmp_path)
+    target = Target("v1.0.0", "v1.0.0", COMMIT, True)
+    assert build.release_for(target) == ("v1.0.0", False)
+    state["releases"]["v1.0.0"] = {"name": "v1.0.0", "commit": COMMIT, "pip_key": "pip1", "venv": "k1"}
+    assert build.release_for(target) == ("v1.0.0", True)
+    with pytest.raises(Refused, match="immutable"):
+        build.release_for(Target("v1.0.0", "v1.0.0", OTHER, True))
+
+
+def test_other_pip_settings_build_the_same_commit_as_a_release_of_its_own(tmp_path):
+    build, _, state = builder(tmp_path)
+    state["releases"]["v1.0.0"] = {"name": "v1.0.0", "commit": COMMIT, "pip_key": "old", "venv": "k1"}
+    assert build.release_for(Target("v1.0.0", "v1.0.0", COMMIT, True)) == ("v1.0.0~2", False)
+
+
+def test_pruning_keeps_the_last_releases_that_served_and_removes_as_the_app_user(tmp_path):
+    build, runner, state = builder(tmp_path)
+    for number, venv in ((1, "k1"), (2, "k1"), (3, "k2"), (4, "k3")):
+        release = f"v{number}"
+        state["releases"][release] = {"name": release, "commit": COMMIT, "pip_key": "pip1", "venv": venv}
+        state["venvs"][venv] = {}
+        state.record_deploy(release, None, "ops")
+    build.prune()
+    assert sorted(state["releases"]) == ["v3", "v4"] and sorted(state["venvs"]) == ["k2", "k3"]
+    assert runner.commands == [
+        ("app", ["rm", "-rf", "--", "/home/nobody/microblog/releases/v1"]),
+        ("app", ["rm", "-rf", "--", "/home/nobody/microblog/releases/v2"]),
+        ("app", ["rm", "-rf", "--", "/home/nobody/microblog/venvs/k1"])]
+
+
+def dump_file(path, text):
+    with gzip.open(path, "wb") as handle:
+        handle.write(text)
+
+
+def test_a_dump_is_usable_only_when_whole_unchanged_and_complete(tmp_path):
+    database = Database(Recorder(), State(str(tmp_path / "state.json")), config(tmp_path))
+    good = tmp_path / "good.sql.gz"
+    dump_file(good, b"CREATE TABLE t (id int);\n-- Dump completed on 2026-11-26\n")
+    import hashlib
+
+    record = {"path": str(good), "sha256": hashlib.sha256(good.read_bytes()).hexdigest(), "size": 0}
+    assert database.unusable(record) is None
+    good.write_bytes(good.read_bytes()[:20])  # truncated after it was taken
+    assert "changed or truncated" in database.unusable(record)
+    os.unlink(good)
+    assert database.unusable(record) == "missing"
+    unfinished = tmp_path / "unfinished.sql.gz"
+    dump_file(unfinished, b"CREATE TABLE t (id int);\n")
+    record = {"path": str(unfinished), "sha256": hashlib.sha256(unfinished.read_bytes()).hexdigest()}
+    assert database.unusable(record) == "incomplete (no end marker)"
+
+
+def test_rotation_keeps_the_newest_dumps_by_number_and_always_the_one_just_taken(tmp_path, monkeypatch):
+    database = Database(Recorder(), State(str(tmp_path / "state.json")), config(tmp_path, backups_keep=1))
+    monkeypatch.setattr(type(database.paths), "backup_dir", property(lambda self: str(tmp_path)))
+    for name in ("000001-20990101T000000Z-v1.sql.gz", "000002-19700101T000000Z-v2.sql.gz", "notes.txt"):
+        (tmp_path / name).write_text("x")
+    database.rotate(keep=str(tmp_path / "000001-20990101T000000Z-v1.sql.gz"))
+    assert sorted(os.listdir(tmp_path)) == ["000001-20990101T000000Z-v1.sql.gz", "000002-19700101T000000Z-v2.sql.gz",
+                                            "notes.txt"]
+    database.rotate(keep=str(tmp_path / "000002-19700101T000000Z-v2.sql.gz"))  # the clock stepped back: no matter
+    assert sorted(os.listdir(tmp_path)) == ["000002-19700101T000000Z-v2.sql.gz", "notes.txt"]
+
+
+class Undo:
+    def __init__(self):
+        self.calls = []
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: self.calls.append((name, args))
+
+
+def steps_with(tmp_path, journal):
+    state = State(str(tmp_path / "state.json"))
+    state["journal"] = journal
+    state["pending"] = {"release": "v2", "previous": "v1"}
+    steps = Steps(config(tmp_path), Recorder(), state, "ops")
+    steps.undo_migration = lambda *args: steps.calls.append(("undo_migration", args))
+    steps.go_back = lambda *args: steps.calls.append(("go_back", args))
+    steps.rollback = lambda **kwargs: steps.calls.append(("rollback", kwargs))
+    steps.calls = []
+    return steps, state
+
+
+def test_an_interrupted_migration_is_undone_before_anything_else(tmp_path):
+    before = {"revision": "0001", "tables": {"post": "f1"}}
+    steps, state = steps_with(tmp_path, {"step": "migrate", "at": "now", "release": "v2", "previous": "v1",
+                                         "before": before, "dump": {"path": "/d"}})
+    steps.recover()
+    assert steps.calls == [("undo_migration", ("v2", before, {"path": "/d"}, "v1"))]
+    assert State(state.path)["journal"] is None and State(state.path)["pending"] is None
+
+
+def test_an_interrupted_switch_goes_back_and_an_interrupted_rollback_is_done_again(tmp_path):
+    steps, state = steps_with(tmp_path, {"step": "switch", "at": "now", "release": "v2", "previous": "v1",
+                                         "undo": None})
+    steps.recover()
+    assert steps.calls == [("go_back", ("v2", "v1", None))] and State(state.path)["journal"] is None
+    steps, state = steps_with(tmp_path, {"step": "rollback", "at": "now", "release": "v1", "left": "v2",
+                                         "database": True})
+    steps.recover()
+    assert steps.calls == [("rollback", {"database": True})]
+
+
+def test_status_is_json_the_deploy_reads(tmp_path):
+    settings = tmp_path / "release.json"
+    settings.write_text(json.dumps({**vars(config(tmp_path)), "pip_options": []}))
+    state = State(str(tmp_path / "state.json"))
+    state["releases"]["v1"] = {"name": "v1", "commit": COMMIT, "pip_key": "pip1", "venv": "k1"}
+    state.record_deploy("v1", "0001", "ops")
+    state.save()
+    program = tmp_path / "microblog-release"
+    program.write_bytes(release_program())
+    program.chmod(0o755)
+    env = dict(os.environ, PYTHONPATH="")
+    code = ("import sys, flask_release.config as c; c.Paths.state_dir = property(lambda self: sys.argv[1]); "
+            "from flask_release.cli import main; sys.exit(main(['--config', sys.argv[2], 'status', '--json']))")
+    output = subprocess.run(["python3", "-c", code, str(tmp_path), str(settings)], capture_output=True, text=True,
+                            env={**env, "PYTHONPATH": str(program)}, check=True).stdout
+    status = json.loads(output)
+    assert status["serving"] == "v1" and status["release"]["commit"] == COMMIT and status["previous"] is None
+
+
+def test_the_shipped_program_is_the_same_bytes_every_time_and_runs():
+    program = release_program()
+    assert program == release_program() and program.startswith(b"#!/usr/bin/python3 -I\n")

@@ -1,0 +1,128 @@
+"""Settings: one comment each, the article's defaults, every bad value refused before any
+connection with the setting and the fix named, and what each host's settings resolve to."""
+
+import os
+import re
+
+import pytest
+
+from core.checks import problems, roles_problems
+from core.secrets import SECRET, Secrets
+from core.settings import known_constraints
+from tests.helpers import ALONE, DEFAULTS, ROOT, SPREAD, data, settings_of
+
+
+def test_every_setting_has_a_one_line_comment():
+    with open(os.path.join(ROOT, "group_data", "all.py")) as handle:
+        assignments = [line for line in handle if re.match(r"^[a-z_]+ = ", line)]
+    assert len(assignments) == len(DEFAULTS)
+    assert all("  # " in line for line in assignments), [line for line in assignments if "  # " not in line]
+
+
+def test_defaults_follow_the_article():
+    assert DEFAULTS["app_name"] == "microblog" and DEFAULTS["app_user"] == "deploy"
+    assert DEFAULTS["repo"] == "https://github.com/dbwebb-se/microblog.git"
+    assert DEFAULTS["bind"] == "127.0.0.1:8000" and DEFAULTS["app_module"] == "microblog:app"
+
+
+def test_default_settings_pass_with_an_email_and_a_public_domain():
+    assert problems(data(domain="blog.example.org", acme_email="ops@example.org")) == []
+    assert problems(data(tls="self-signed")) == []  # localhost is fine without a public CA
+
+
+def test_letsencrypt_needs_an_email_and_a_public_dns_name():
+    found = problems(data(domain="localhost"))
+    assert any(p.startswith("`acme_email` is required") for p in found)
+    assert any("`domain` = 'localhost'" in p and "not a public DNS name" in p for p in found)
+    for name in ("203.0.113.7", "blog.test", "intranet", "app.localhost"):
+        assert any("not a public DNS name" in p or "not a valid DNS name" in p
+                   for p in problems(data(domain=name, acme_email="a@b.org"))), name
+
+
+def test_bad_settings_are_all_reported_at_once_with_the_setting_named():
+    found = problems(data(app_user="x; rm -rf /", workers=0, bind="8000", tls="sometimes",
+                          domain="bad domain", repo="/no/such/repository"))
+    assert len(found) == 6
+    for setting in ("app_user", "workers", "bind", "tls", "domain", "repo"):
+        assert any(f"`{setting}`" in problem for problem in found), setting
+
+
+@pytest.mark.parametrize("setting, value, message", [
+    ("db_name", "test", "taken by the system"), ("db_name", "mysql", "taken by the system"),
+    ("db_name", "information_schema", "taken by the system"), ("db_name", "performance_schema", "taken by"),
+    ("db_name", "sys", "taken by"), ("db_user", "root", "taken by"), ("db_user", "mysql", "taken by"),
+    ("db_user", "mariadb.sys", "not a safe name"), ("app_user", "root", "taken by"), ("app_user", "www-data", "not a"),
+    ("app_user", "nobody", "taken by"), ("app_user", "daemon", "taken by"),
+    ("app_name", "certs", "taken by"), ("app_name", "private", "taken by"), ("app_name", "nginx", "taken by"),
+    ("app_name", "supervisor", "taken by"), ("app_name", "default", "taken by"),
+    ("static_path", "../../..", "must stay inside the release"), ("static_path", "/etc", "must stay inside"),
+    ("static_path", "app/../../x", "must stay inside"),
+    ("health_check_path", "health", "must be a URL path starting with /"), ("health_check_path", "/a b", "URL path"),
+    ("health_check_seconds", 0, "positive whole number"), ("release_lock_seconds", -5, "positive whole number"),
+    ("migrate_timeout_seconds", "10", "positive whole number"), ("git_timeout_seconds", True, "positive whole"),
+    ("health_check_max_status", 99, "from 200 to 599"), ("health_check_max_status", 600, "from 200 to 599"),
+    ("public_https_port", "https", "must be a port number"), ("public_https_port", 70000, "port number"),
+    ("bind", "127.0.0.1:http", "numeric port"), ("bind", "127.0.0.1:0", "numeric port"),
+    ("backups_keep", 0, "positive whole number"), ("releases_keep", 0, "positive whole number"),
+    ("server_names", ["blog.example.org", "bad name"], "not host names"),
+    ("ref", "--upload-pack=x", "not a tag or branch name"), ("log_dir", "relative/logs", "absolute folder"),
+    ("app_module", "microblog:app; rm", "WSGI entry point"), ("flask_app", "../x.py", "app's module or file"),
+    ("firewall", "yes", "True or False"),
+])
+def test_each_unsafe_or_broken_setting_is_refused_naming_it(setting, value, message):
+    found = problems(data(tls="self-signed", **{setting: value}))
+    assert any(f"`{setting}`" in problem and message in problem for problem in found), found
+
+
+def test_server_names_given_as_one_string_are_split_not_taken_letter_by_letter():
+    s = settings_of(server_names="blog.example.org,www.blog.example.org")
+    assert s.server_names == ("blog.example.org", "www.blog.example.org")
+    assert settings_of(server_names="a.example.org b.example.org").server_names == ("a.example.org", "b.example.org")
+    assert settings_of(domain="example.org").server_names == ("example.org", "www.example.org")
+
+
+def test_secrets_are_kept_only_when_a_dotenv_file_keeps_them_as_they_are():
+    assert SECRET.match("Aa0-_.~+/=:@%,!#*()[]{}^|?<>;" + "x" * 10)
+    for bad in ('has"quote', "has'quote", "has`tick", "back\\slash", "dol$lar", "spa ce", "short"):
+        assert not SECRET.match((bad + "x" * 16) if bad != "short" else bad), bad
+    assert Secrets("k", "password").db_password_hash == "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19"
+
+
+def test_roles_problems_name_the_variable_to_fix():
+    assert roles_problems({"web": ["a"], "app": ["a"], "db": ["a"]}, {"a": "a.example.org"}) == []
+    found = roles_problems({"web": ["w"], "app": ["a"], "db": ["d1", "d2"]},
+                           {"w": "10.0.0.1", "a": "app.example.org", "d1": "10.0.0.3", "d2": "10.0.0.4"})
+    assert any("2 database hosts" in problem and "DEPLOY_DB_HOST" in problem for problem in found)
+    assert any(problem.startswith("a needs the IP address") and "a=PRIVATE_IP" in problem for problem in found)
+
+
+def test_one_host_keeps_everything_on_loopback_and_checks_health_through_nginx():
+    s = settings_of()
+    assert s.gunicorn_address == "127.0.0.1:8000" and s.db_address == "127.0.0.1" and s.workers == 4
+    assert s.upstream == (("one", "127.0.0.1:8000"),) and s.static_from_disk and s.forwarded_allow_ips == "127.0.0.1"
+    assert s.health_url == s.check_url == "https://127.0.0.1/" and s.health_host == "localhost"
+    assert s.paths.env_file == "/home/deploy/microblog/shared/.env" and s.paths.state_dir == "/var/lib/microblog"
+    assert settings_of(tls="off").health_url == "http://127.0.0.1/"
+
+
+def test_a_spread_layout_binds_private_addresses_and_checks_each_app_host_on_gunicorn():
+    app = settings_of("app1", SPREAD)
+    assert app.gunicorn_address == "10.0.0.2:8000" and app.forwarded_allow_ips == "10.0.0.1"
+    assert app.health_url == app.check_url == "http://10.0.0.2:8000/" and app.db_address == "10.0.0.4"
+    web = settings_of("web", SPREAD)
+    assert web.upstream == (("app1", "10.0.0.2:8000"), ("app2", "10.0.0.3:8000")) and not web.static_from_disk
+    assert web.check_url == "https://127.0.0.1/"
+    assert SPREAD.db_clients == ("10.0.0.2", "10.0.0.3") and ALONE.db_clients == ("localhost",)
+
+
+def test_the_article_s_repository_gets_the_known_good_constraints_and_others_none():
+    for repo in ("https://github.com/dbwebb-se/microblog.git", "https://github.com/dbwebb-se/microblog",
+                 "git@github.com:dbwebb-se/microblog.git", "git://mirror.example.org/dbwebb-se/microblog.git"):
+        assert known_constraints(repo).endswith("constraints/dbwebb-se-microblog.txt"), repo
+    assert known_constraints("https://github.com/someone/else.git") is None
+    s = settings_of()
+    assert s.pip_options == ("-c", "/etc/microblog/pip-constraints.txt") and s.pip_constraints
+    with open(s.pip_constraints) as handle:
+        assert "WTForms<3.3" in handle.read()
+    other = settings_of(repo="https://example.org/app.git")
+    assert other.pip_options == () and other.pip_key != s.pip_key

@@ -1,0 +1,119 @@
+"""The config files the deploy renders: nginx, supervisor, .env, MariaDB, the release program's
+settings."""
+
+import json
+import re
+
+from core.render import render_text
+from core.tls import Certificate
+from flask_release.config import Config
+from tests.helpers import SPREAD, settings_of
+
+CERTIFICATE = Certificate("/etc/letsencrypt/live/microblog/fullchain.pem", "/etc/letsencrypt/live/microblog/privkey.pem")
+
+
+def site(s=None, certificate=None, down=(), ip_names=()):
+    return render_text("nginx-site.conf.j2", s or settings_of(domain="example.org"), certificate=certificate,
+                       down=list(down), ip_names=list(ip_names))
+
+
+def test_nginx_site_proxies_to_gunicorn_serves_static_and_acme():
+    text = site()
+    assert re.search(r"upstream microblog_app \{\s*server 127.0.0.1:8000 max_fails=3 fail_timeout=10s;\s*\}", text)
+    assert "proxy_pass http://microblog_app;" in text and "X-Upstream" not in text
+    for header in ("Host $http_host", "X-Real-IP $remote_addr", "X-Forwarded-For $remote_addr",
+                   "X-Forwarded-Proto $scheme"):
+        assert f"proxy_set_header {header};" in text
+    static = re.search(r"location /static/ \{(.*?)\}", text, re.S).group(1)
+    assert "alias /home/deploy/microblog/current/app/static/;" in static and "expires 30d;" in static
+    assert "disable_symlinks if_not_owner" in static
+    assert re.search(r"location \^~ /\.well-known/acme-challenge/ \{\s*root /var/www/acme;", text)
+    assert "server_name example.org www.example.org;" in text and "server_tokens off;" in text
+
+
+def test_forwarding_headers_are_nginx_s_alone():
+    text = site()
+    assert "$proxy_add_x_forwarded_for" not in text
+    for header in ("X-Forwarded-Host", "X-Forwarded-Port", "X-Forwarded-Ssl", "X-Forwarded-Protocol", "Forwarded"):
+        assert f'proxy_set_header {header} "";' in text, header
+
+
+def test_unknown_host_names_are_refused_on_80_and_443():
+    text = site(certificate=CERTIFICATE)
+    refusing = re.findall(r"server \{\s*listen (\d+)( ssl)? default_server;.*?\n\}", text, re.S)
+    assert [port for port, _ in refusing] == ["80", "443"]
+    default_443 = re.search(r"listen 443 ssl default_server;(.*?)\n\}", text, re.S).group(1)
+    assert "ssl_reject_handshake on;" in default_443 and "return 444;" in default_443
+    # Named by an IP address (the local server), clients send no TLS server name: the handshake is kept.
+    local = site(settings_of(server_names=["localhost", "127.0.0.1"], tls="self-signed", public_https_port=8443),
+                 CERTIFICATE, ip_names=["127.0.0.1"])
+    default_443 = re.search(r"listen 443 ssl default_server;(.*?)\n\}", local, re.S).group(1)
+    assert "ssl_reject_handshake" not in default_443 and "return 444;" in default_443
+    assert "proxy_set_header Host $host:8443;" in local
+
+
+def test_nginx_https_site_redirects_http_and_speaks_modern_tls_only():
+    text = site(certificate=CERTIFICATE)
+    plain = re.search(r"listen 80;(.*?)\n\}", text, re.S).group(1)
+    secure = text.split("listen 443 ssl http2;", 1)[1]
+    assert "location ^~ /.well-known/acme-challenge/" in plain
+    assert "return 301 https://$host$request_uri;" in plain and "proxy_pass" not in plain
+    assert "listen [::]:443 ssl http2;" in secure
+    assert f"ssl_certificate {CERTIFICATE.fullchain};" in secure and f"ssl_certificate_key {CERTIFICATE.privkey};" in secure
+    assert "ssl_protocols TLSv1.2 TLSv1.3;" in secure and "ssl_session_cache shared:" in secure
+    assert 'add_header Strict-Transport-Security "max-age=63072000" always;' in secure
+    assert "proxy_pass http://microblog_app;" in secure and "expires 30d;" in secure and "server_tokens off;" in secure
+
+    other = site(settings_of(domain="example.org", hsts=False, public_https_port=8443), CERTIFICATE)
+    assert "Strict-Transport-Security" not in other and "return 301 https://$host:8443$request_uri;" in other
+
+
+def test_a_split_layout_balances_over_the_app_hosts_with_one_taken_out():
+    web = settings_of("web", SPREAD, expose_upstream_addr=True)
+    text = site(web, down=["app1"])
+    assert "server 10.0.0.2:8000 max_fails=3 fail_timeout=10s down;" in text
+    assert "server 10.0.0.3:8000 max_fails=3 fail_timeout=10s;" in text
+    static = re.search(r"location /static/ \{(.*?)\n    \}", text, re.S).group(1)
+    assert "proxy_pass http://microblog_app;" in static and "expires 30d;" in static and "alias" not in static
+    assert "add_header X-Upstream $upstream_addr always;" in text
+
+
+def test_supervisor_program_keeps_gunicorn_alive_on_loopback():
+    program = render_text("supervisor.conf.j2", settings_of())
+    assert "[program:microblog]" in program and "user=deploy" in program
+    for flag in ("autostart", "autorestart", "stopasgroup", "killasgroup"):
+        assert f"{flag}=true" in program
+    command = re.search(r"^command=(.*)$", program, re.M).group(1)
+    # through `current`, so that a graceful reload loads the release it points at
+    assert command.startswith("/home/deploy/microblog/current/venv/bin/python3 -m gunicorn "
+                              "--chdir /home/deploy/microblog/current -b 127.0.0.1:8000 -w 4 ")
+    assert "--forwarded-allow-ips 127.0.0.1 " in command
+    assert "directory=/home/deploy/microblog\n" in program  # outlives every release
+    assert "--access-logfile /var/log/microblog/access.log" in command
+    assert "--error-logfile /var/log/microblog/error.log" in command and command.endswith(" microblog:app")
+
+
+def test_env_file_and_secrets_hold_what_the_app_and_root_need():
+    url = "mysql+pymysql://microblog:pw@localhost:3306/microblog"
+    env = render_text("env.j2", settings_of(), secret_key="s3cret", database_url=url)
+    assert 'SECRET_KEY="s3cret"' in env and f'DATABASE_URL="{url}"' in env
+    client = render_text("mysql-client.cnf.j2", settings_of(), db_password="pw")
+    assert "host = localhost" in client and "user = microblog" in client and 'password = "pw"' in client
+    spread = render_text("mysql-client.cnf.j2", settings_of("app1", SPREAD), db_password="pw")
+    assert "host = 10.0.0.4" in spread
+
+
+def test_mariadb_listens_on_loopback_and_bounds_lock_waits():
+    config = render_text("mariadb.cnf.j2", settings_of())
+    assert "bind-address = 127.0.0.1" in config and "lock_wait_timeout = 60" in config
+    assert "skip-name-resolve" in render_text("mariadb.cnf.j2", settings_of("db", SPREAD))
+
+
+def test_the_release_program_settings_load_as_the_program_reads_them(tmp_path):
+    text = render_text("release.json.j2", settings_of(pip_extra_args="--trusted-host 'a b'"), repo_url=None)
+    path = tmp_path / "release.json"
+    path.write_text(text)
+    config = Config.load(str(path))
+    assert config.pip_options == ("--trusted-host", "a b", "-c", "/etc/microblog/pip-constraints.txt")
+    assert config.health_url == "https://127.0.0.1/" and config.repo_url is None and config.ref is None
+    assert json.loads(text)["lock_seconds"] == 120
