@@ -97,7 +97,7 @@ def run(args, steps):
     elif command in ("migrate", "switch") and not steps.state["pending"]:
         steps.say(f"no release waits for its {command} here: nothing to do")
     elif command == "migrate":
-        steps.migrate()
+        steps.migrate(phase=True)
     elif command == "switch":
         steps.switch()
     elif command in ("rollback", "rollback-switch"):

@@ -72,9 +72,10 @@ class Steps:
         self.journal(None)
         return release
 
-    def migrate(self):
+    def migrate(self, phase=False):
         """Backs the database up and migrates it for the pending release; a failed migration is
-        undone. Returns what the undo of a later step needs."""
+        undone. Returns what the undo of a later step needs. Alone (`phase`, several app hosts),
+        the migration then stands: the hosts switch to it one by one."""
         release, previous = self.pending()
         before = self.database.snapshot()
         dump = None
@@ -92,6 +93,8 @@ class Steps:
                 raise
             raise Failed(f"the migration of {release} failed (flask db upgrade, errors above); the database is back "
                          f"as it was and {previous or 'nothing'} still serves.") from None
+        if phase:
+            self.journal(None)
         return before, dump
 
     def switch(self, undo=None):
