@@ -108,8 +108,7 @@ def run(args, steps):
         steps.source.receive(args.bundle)
         os.unlink(args.bundle)
     elif command == "reload":
-        steps.service.reload()
-        steps.service.require_health("after the reload")
+        steps.reload()
     return 0
 
 

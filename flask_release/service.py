@@ -26,13 +26,14 @@ class Service:
         the old ones finish their requests. A changed program (workers, address) or one that does
         not run is (re)started instead."""
         changed = f"{self.program}: changed" in self.supervisorctl("reread")
-        pid = self.supervisorctl("pid", self.program).strip()
-        if changed or not pid.isdigit() or not _alive(int(pid)):
+        answer = self.supervisorctl("pid", self.program).strip()
+        pid = int(answer) if answer.isdigit() else 0  # 0: supervisor runs no such process
+        if changed or pid <= 0 or not _alive(pid):
             self.supervisorctl("update", self.program)
             self.supervisorctl("start", self.program)
             return
-        old_workers = _children(int(pid))
-        os.kill(int(pid), signal.SIGHUP)
+        old_workers = _children(pid)
+        os.kill(pid, signal.SIGHUP)
         deadline = time.monotonic() + 30
         while any(_alive(worker) for worker in old_workers) and time.monotonic() < deadline:
             time.sleep(0.2)

@@ -143,6 +143,14 @@ class Steps:
         self.state["pending"] = None
         self.journal(None)
 
+    def reload(self):
+        """gunicorn reloaded gracefully on the release root's record says serves (`current` made
+        to point at it again, whatever the app user did to it), then checked."""
+        if self.state.serving:
+            self.point_current(self.state.serving)
+        self.service.reload()
+        self.service.require_health("after the reload")
+
     def point_current(self, release):
         """`current` points at the release, atomically (a new link renamed over the old one)."""
         link = f"{self.paths.current}.next"

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 
+import docker.errors
+
 from core import environment
 from testbed import local_server
 
@@ -28,13 +30,20 @@ class Server:
     """A fresh local server container with its own ports, SSH key and known_hosts."""
 
     def __init__(self, state_dir, repo, network=None, web=True):
-        self.name = f"flask-deploy-test-{secrets.token_hex(3)}"
         self.state_dir = state_dir
         self.repo = repo
-        self.ssh_port = free_port()
-        self.http_port, self.https_port = (free_port(), free_port()) if web else (None, None)
-        self.container = local_server.start(self.name, self.ssh_port, self.http_port, self.https_port,
-                                            state_dir=state_dir, network=network, publish_web=web)
+        for attempt in range(3):  # a free port may be taken by another container before Docker binds it
+            self.name = f"flask-deploy-test-{secrets.token_hex(3)}"
+            self.ssh_port = free_port()
+            self.http_port, self.https_port = (free_port(), free_port()) if web else (None, None)
+            try:
+                self.container = local_server.start(self.name, self.ssh_port, self.http_port, self.https_port,
+                                                    state_dir=state_dir, network=network, publish_web=web)
+                break
+            except docker.errors.APIError as error:
+                local_server.stop(self.name)
+                if "port is already allocated" not in str(error) or attempt == 2:
+                    raise
 
     @property
     def url(self):

@@ -1,0 +1,251 @@
+"""Neither the app's repository nor the app user may reach root: tag names, the app user's
+links and git config, a view in place of alembic_version, the release lock, a moved tag, a
+truncated dump, and an interrupted release."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from testbed import repos
+from testbed.client import http_get
+from testbed.repos import migration
+from testbed.servers import APP_DIR, ROOT, Server
+
+pytestmark = pytest.mark.e2e
+PROGRAM = "/usr/local/sbin/microblog-release"
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    return repos.build(str(tmp_path_factory.mktemp("trust") / "sample-app"))
+
+
+@pytest.fixture(scope="module")
+def server(engine, state_dir, repo):
+    instance = Server(state_dir, repo.path)
+    first = instance.deploy()
+    assert first.returncode == 0, first.output[-5000:]
+    instance.sh("mysql -e \"INSERT INTO post (body) VALUES ('written before the tests')\" microblog")
+    yield instance
+    instance.remove()
+
+
+def status(server):
+    return json.loads(server.sh(f"{PROGRAM} status --json"))
+
+
+def page(server):
+    return http_get(server.https_url + "/")[2]
+
+
+def serving(server):
+    return status(server)["serving"], server.sh(f"readlink {APP_DIR}/current")
+
+
+@pytest.mark.parametrize("bad_tag", ["v9$(touch${IFS}/tmp/pwned)", "-x"])
+def test_a_latest_tag_that_could_run_commands_stops_the_deploy_naming_it(server, repo, bad_tag):
+    before = serving(server)
+    repo.release(f"v9-{len(bad_tag)}", tag=False)
+    repo.tag(bad_tag)
+    try:
+        result = server.deploy()
+    finally:
+        repo.git("update-ref", "-d", f"refs/tags/{bad_tag}")
+    assert result.returncode != 0
+    assert f"latest tag {bad_tag!r} cannot name a release" in result.output and "letters, digits and" in result.output
+    assert serving(server) == before and "Microblog v1.1.0" in page(server)
+    assert server.sh("ls /tmp/pwned /root/pwned 2>/dev/null || true") == ""
+    assert server.sh(f"ls {APP_DIR}/releases") == "v1.1.0"
+
+
+def test_a_bad_latest_tag_fetched_by_the_server_is_refused_there(server, repo):
+    """The same from a URL: the server fetches, the release program refuses the name."""
+    before = serving(server)
+    server.sh("rm -rf /srv/app.git && git clone -q --bare /dev/null /srv/app.git 2>/dev/null; true")
+    subprocess.run(["git", "-C", repo.path, "bundle", "create", "/tmp/trust.bundle", "--all"], check=True,
+                   capture_output=True)
+    with open("/tmp/trust.bundle", "rb") as handle:
+        server.container.put_archive("/srv", _tar("app.bundle", handle.read()))
+    server.sh("git clone -q --bare /srv/app.bundle /srv/app.git && chown -R deploy /srv/app.git")
+    url = ("--data", "repo=file:///srv/app.git")
+    assert server.deploy(*url).returncode == 0  # v1.1.0 again, from the URL
+    server.sh("cd /srv/app.git && runuser -u deploy -- git -c user.name=t -c user.email=t@t tag -a "
+              "'v9$(touch${IFS}/tmp/pwned)' -m x HEAD")
+    # a newer commit, so that the bad tag is the latest: made in a clone, pushed by the app user
+    server.sh("rm -rf /tmp/clone && runuser -u deploy -- git clone -q /srv/app.git /tmp/clone && cd /tmp/clone && "
+              "runuser -u deploy -- git -c user.name=t -c user.email=t@t commit -q --allow-empty -m newer && "
+              "runuser -u deploy -- git -c user.name=t -c user.email=t@t tag -a 'v9$(touch${IFS}/tmp/pwned2)' -m x && "
+              "runuser -u deploy -- git push -q --tags origin HEAD:refs/heads/main")
+    result = server.deploy(*url)
+    assert result.returncode != 0
+    assert "v9$(touch${IFS}/tmp/pwned2)" in result.output and "cannot name a release" in result.output
+    assert serving(server) == before and server.sh("ls /tmp/pwned /tmp/pwned2 /root/pwned 2>/dev/null || true") == ""
+
+
+def _tar(name, content):
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        info = tarfile.TarInfo(name)
+        info.size = len(content)
+        archive.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+# Files root used to touch in the app user's tree, each made a link to a root-owned file.
+TRAPS = (".release.lock", "releases.log", ".left-release", "current", "shared/.env", "shared/mysql-client.cnf",
+         "shared/pip-constraints.txt", "current.next", "shared/.env.new")
+GIT_TRAPS = {"core.fsmonitor": "fsmonitor", "core.sshCommand": "sshcommand", "remote.origin.uploadpack": "uploadpack",
+             "core.pager": "pager", "core.editor": "editor"}
+
+
+def test_the_app_user_cannot_make_root_follow_a_link_run_git_config_or_read_its_view(server, repo):
+    server.sh("for n in $(seq 20); do echo canary > /root/canary-$n; chmod 0640 /root/canary-$n; done")
+    canaries = server.sh("stat -c '%n %s %a %U %Y' /root/canary-*; sha1sum /root/canary-*")
+    traps = " && ".join(f"rm -rf {APP_DIR}/{path} && ln -s /root/canary-{number} {APP_DIR}/{path}"
+                        for number, path in enumerate(TRAPS, 1))
+    server.sh(traps, user="deploy")
+    for key, name in GIT_TRAPS.items():
+        server.sh(f"git --git-dir={APP_DIR}/repo config {key} \"sh -c 'id -u > /tmp/{name}-ran-as'\"", user="deploy")
+    server.sh(f"git --git-dir={APP_DIR}/repo config extensions.partialClone origin && "
+              f"git --git-dir={APP_DIR}/repo config remote.origin.url file:///nowhere", user="deploy")
+    # alembic_version as the app user's view, calling a function that records who reads it
+    password = server.sh(f"sed -n 's/^DB_PASSWORD=\"\\(.*\\)\"$/\\1/p' /etc/microblog/secrets.env")
+    as_app = f"mariadb -u microblog -p{password} microblog"
+    server.sh(f"{as_app} <<'EOF'\nCREATE TABLE who_read (who VARCHAR(200));\n"
+              "RENAME TABLE alembic_version TO alembic_real;\nDELIMITER //\n"
+              "CREATE FUNCTION reader() RETURNS INT SQL SECURITY INVOKER MODIFIES SQL DATA BEGIN "
+              "INSERT INTO who_read VALUES (CURRENT_USER()); RETURN 1; END//\nDELIMITER ;\n"
+              "CREATE SQL SECURITY INVOKER VIEW alembic_version AS SELECT version_num FROM alembic_real WHERE "
+              "reader() = 1;\nEOF")
+    repo.release("v1.2.0", files=[migration("0002", "0001", "comments table",
+                                            "op.create_table('comment', sa.Column('id', sa.Integer(), primary_key=True))",
+                                            "op.drop_table('comment')")])
+    result = server.deploy()
+    assert server.sh("stat -c '%n %s %a %U %Y' /root/canary-*; sha1sum /root/canary-*") == canaries
+    ran_as = server.sh("cat /tmp/*-ran-as 2>/dev/null || true").split()
+    assert "0" not in ran_as, ran_as
+    readers = set(server.sh(f"{as_app} -N -e 'SELECT DISTINCT who FROM who_read'").split())
+    assert readers <= {"microblog@localhost"}, readers
+    assert server.sh("find /root /etc /usr/local /var/lib/microblog -newer /root/canary-20 -user deploy") == ""
+    if result.returncode == 0:
+        assert status(server)["serving"] == "v1.2.0" and "Microblog v1.2.0" in page(server)
+    else:  # it may stop, but then with a message naming the cause
+        assert "[microblog]" in result.output, result.output[-3000:]
+    print(f"deploy with the app user's traps: exit {result.returncode}, readers {readers}, git ran as {ran_as}")
+    # put the app user's tree and database back for the next tests
+    server.sh(f"{as_app} -e 'DROP VIEW alembic_version; RENAME TABLE alembic_real TO alembic_version; "
+              "DROP FUNCTION reader; DROP TABLE who_read'")
+    for key in (*GIT_TRAPS, "extensions.partialClone", "remote.origin.url"):
+        server.sh(f"git --git-dir={APP_DIR}/repo config --unset {key} || true", user="deploy")
+    again = server.deploy()
+    assert again.returncode == 0, again.output[-3000:]
+    assert status(server)["serving"] == "v1.2.0" and "Microblog v1.2.0" in page(server)
+
+
+def test_the_app_user_cannot_hold_the_release_lock_and_a_stuck_holder_is_named(server, repo):
+    assert "Permission denied" in server.sh("flock -n /var/lib/microblog/lock true", check=False, user="deploy")
+    server.sh("systemd-run --unit stuck-release flock /var/lib/microblog/lock sleep 600")
+    repo.release("v1.3.0")
+    try:
+        started = time.time()
+        result = server.deploy("--data", "release_lock_seconds=5")
+        took = time.time() - started
+    finally:
+        server.sh("systemctl stop stuck-release")
+    assert result.returncode != 0 and took < 60
+    assert "another release transaction holds /var/lib/microblog/lock: process" in result.output
+    assert "flock /var/lib/microblog/lock sleep 600), running since" in result.output
+    assert "Waited 5 s (setting release_lock_seconds)" in result.output
+    assert status(server)["serving"] == "v1.2.0"
+    assert server.deploy().returncode == 0 and status(server)["serving"] == "v1.3.0"
+
+
+def test_a_force_moved_serving_tag_is_refused_and_the_serving_release_kept(server, repo):
+    files = server.sh(f"cd {APP_DIR}/current/ && find . -type f -not -path './venv/*' | sort | xargs sha1sum")
+    repo.write("VERSION", "v1.3.0 moved\n")
+    repo.commit("moved")
+    repo.git("tag", "-f", "-a", "v1.3.0", "-m", "moved")
+    result = server.deploy()
+    assert result.returncode != 0
+    assert "The tag v1.3.0 now points at" in result.output and "releases are immutable" in result.output
+    assert server.sh(f"readlink {APP_DIR}/current") == "releases/v1.3.0" and status(server)["serving"] == "v1.3.0"
+    assert server.sh(f"cd {APP_DIR}/current/ && find . -type f -not -path './venv/*' | sort | xargs sha1sum") == files
+    assert "Microblog v1.3.0</h1>" in page(server)
+
+
+def test_a_half_applied_migration_whose_dump_is_truncated_is_left_as_it_is_and_said_so(server, repo):
+    rows = server.sh("mysql -N -e 'SELECT id, body FROM post' microblog")
+    before = status(server)["serving"]
+    repo.release("v1.4.0", files=[migration(
+        "0003", "0002", "title then failure",
+        "import time\nop.add_column('post', sa.Column('title', sa.String(80)))\ntime.sleep(6)\n"
+        "op.execute('SELECT no_such_column FROM no_such_table')",
+        "op.drop_column('post', 'title')")])
+    command, environment = server.deploy_command()
+    deploy = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+    deadline = time.time() + 300
+    while "title" not in server.sh("mysql -N -e 'SHOW COLUMNS FROM post' microblog"):
+        assert time.time() < deadline and deploy.poll() is None, "the migration never started"
+        time.sleep(0.3)
+    dump = server.sh("ls -1 /var/backups/microblog | tail -n 1")
+    server.sh(f"truncate -s 100 /var/backups/microblog/{dump}")
+    output = deploy.communicate(timeout=300)[0]
+    assert deploy.returncode != 0
+    assert f"the dump /var/backups/microblog/{dump} is not the file that was written" in output
+    assert "the database was NOT restored" in output and f"{before} serves" in output, output[-3000:]
+    # nothing dropped: the rows and the half-migrated table stay for the operator
+    assert server.sh("mysql -N -e 'SELECT id, body FROM post' microblog") == rows
+    assert "title" in server.sh("mysql -N -e 'SHOW COLUMNS FROM post' microblog")
+    assert status(server)["serving"] == before and f"Microblog {before}" in page(server)
+    server.sh("mysql -e 'ALTER TABLE post DROP COLUMN title' microblog")  # the operator's fix
+    repo.git("tag", "-d", "v1.4.0")
+    repo.git("checkout", "-q", "-b", "without-v1.4.0", "v1.3.0")
+
+
+def interrupt_when(server, repo, version, files, ready):
+    """Starts a deploy of a new tag and sends it SIGINT (Ctrl-C) once `ready` (a shell test in
+    the server) holds; returns the deploy's exit status."""
+    repo.release(version, files=files)
+    command, environment = server.deploy_command()
+    deploy = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while server.sh(f"{ready} && echo yes || true") != "yes":
+        assert time.time() < deadline and deploy.poll() is None, f"the deploy of {version} never got there"
+        time.sleep(0.1)
+    deploy.send_signal(signal.SIGINT)
+    return deploy.wait(timeout=60)
+
+
+@pytest.mark.parametrize("step", ["migration", "switch"])
+def test_an_interrupted_release_converges_on_a_plain_rerun_and_rollback_knows_what_served(server, repo, step):
+    before = status(server)["serving"]
+    version = "v1.5.0" if step == "migration" else "v1.6.0"
+    if step == "migration":
+        files = [migration("0004", "0002", "slow table", "import time\nop.create_table('slow', "
+                           "sa.Column('id', sa.Integer(), primary_key=True))\ntime.sleep(5)", "op.drop_table('slow')")]
+        ready = "pgrep -f 'flask db upgrade' >/dev/null"
+    else:  # an app that takes seconds to load: the switch waits for its new workers
+        with open(os.path.join(repo.path, "microblog.py")) as handle:
+            app = handle.read()
+        files = [("microblog.py", "import time\ntime.sleep(3)\n" + app)]
+        ready = "grep -q '\"step\": \"switch\"' /var/lib/microblog/state.json"
+    interrupt_when(server, repo, version, files, ready)
+    rerun = server.deploy()
+    assert rerun.returncode == 0, rerun.output[-3000:]
+    assert status(server)["serving"] == version and f"Microblog {version}" in page(server)
+    assert status(server)["interrupted"] is None
+    back = server.deploy(deploy_file="rollback.py")
+    assert back.returncode == 0, back.output[-3000:]
+    assert f"rollback {version} -> {before}" in back.output and status(server)["serving"] == before
+    if step == "migration":
+        assert "slow" not in server.sh("mysql -N -e 'SHOW TABLES' microblog").split()
+    forward = server.deploy("--data", f"ref={version}")  # the next test starts from the new release
+    assert forward.returncode == 0, forward.output[-3000:]
