@@ -2,8 +2,9 @@
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 PYTEST_ARGS ?=
+SHELL_SCRIPTS := tools/ensure_docker.sh .ci/run
 
-.PHONY: help venv docker server deploy dry update rollback test unit bench stop clean
+.PHONY: help venv docker server deploy dry update rollback test unit lint bench stop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -19,7 +20,7 @@ docker: ## Make sure a Docker engine and mmdebstrap are there (installs them on 
 	@tools/ensure_docker.sh
 
 server: venv docker ## Start (or reuse) the local Debian 12 server in a container
-	$(PYTHON) -m tools.local_server start
+	$(PYTHON) -m testbed.local_server start
 
 deploy: venv ## Deploy: to DEPLOY_HOSTS (or DEPLOY_WEB/APP_HOSTS, DEPLOY_DB_HOST) when set, else to the local server
 	$(PYTHON) -m tools.make_deploy
@@ -32,18 +33,23 @@ update: deploy ## New release of the app (its latest tag, or `ref`), zero downti
 rollback: venv ## Back to the previous release (code, venv and database schema)
 	$(PYTHON) -m tools.make_deploy --rollback
 
-test: venv docker ## Install what is needed and run every test, end-to-end ones included
+test: venv docker lint ## Install what is needed and run every test, end-to-end ones included
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
-unit: venv ## Only the fast tests (no Docker)
+unit: venv lint ## The linters and the fast tests (no Docker)
 	$(PYTHON) -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+lint: venv ## ruff (lint and format check) and shellcheck
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
 
 bench: venv docker ## Benchmarks: deploy times; requests lost during an update, the article's way and ours
 	$(PYTHON) -m bench.deploy_time
 	$(PYTHON) -m bench.update_downtime
 
 stop: venv ## Remove the local server container
-	$(PYTHON) -m tools.local_server stop
+	$(PYTHON) -m testbed.local_server stop
 
 clean: stop ## Remove the local server, its keys and the venv
 	rm -rf .local $(VENV)

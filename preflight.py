@@ -78,8 +78,9 @@ def before_connecting(inventory, ssh=True):
     for member in hosts:
         found = problems(member.data)
         if found:
-            raise PreflightFailed(f"Settings of {member.name} need fixing before anything changes:\n  - "
-                               + "\n  - ".join(found))
+            raise PreflightFailed(
+                f"Settings of {member.name} need fixing before anything changes:\n  - " + "\n  - ".join(found)
+            )
     found = secret_problems()
     if found:
         raise PreflightFailed("Secrets need fixing before anything changes:\n  - " + "\n  - ".join(found))
@@ -95,16 +96,19 @@ def check_ssh(name, data):
     try:
         sock = socket.create_connection((address, port), timeout=10)
     except OSError as error:
-        raise PreflightFailed(f"{name}: nothing answers on {address}:{port} ({error.strerror or error}). Check the address "
-                           f"({environment.HOSTS}), the SSH port ({environment.SSH_PORT}), that the server runs sshd, "
-                           f"and its firewall.{local}") from None
+        raise PreflightFailed(
+            f"{name}: nothing answers on {address}:{port} ({error.strerror or error}). Check the address "
+            f"({environment.HOSTS}), the SSH port ({environment.SSH_PORT}), that the server runs sshd, "
+            f"and its firewall.{local}"
+        ) from None
     with sock:
         key = data.get("ssh_key")
         if key and not key_accepted(sock, user, key):
             raise PreflightFailed(
                 f"{name}: the server refuses the SSH key {key} for the user {user}. Check {environment.SSH_KEY} and "
                 f"{environment.SSH_USER}, or put the key's public half on the server: ssh-copy-id -i {key}.pub -p "
-                f"{port} {user}@{address}" + (" For the local server: make clean, then make server." if local else ""))
+                f"{port} {user}@{address}" + (" For the local server: make clean, then make server." if local else "")
+            )
 
 
 def key_accepted(sock, user, key_file):
@@ -134,18 +138,23 @@ def once_connected(state, host):
     asks_password = host.data.get("_use_sudo_password") or getattr(state.config, "USE_SUDO_PASSWORD", False)
     if host.data.get("_sudo") and not asks_password:
         # (sudo's own message would make pyinfra ask for a password)
-        _, output = host.run_shell_command("sudo -n true 2>/dev/null && echo yes || echo no", print_output=False,
-                                           print_input=False)
+        _, output = host.run_shell_command(
+            "sudo -n true 2>/dev/null && echo yes || echo no", print_output=False, print_input=False
+        )
         if output.stdout_lines != ["yes"]:
             raise PreflightFailed(
                 f"{user} on {host.name} cannot use sudo without a password, and the deploy needs it. Grant it "
                 f"(as root: echo '{user} ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/{user}), connect as root "
-                f"({environment.SSH_USER}=root), or add --use-sudo-password.")
+                f"({environment.SSH_USER}=root), or add --use-sudo-password."
+            )
     # Facts would connect again: the host counts as connected only after this callback.
-    _, output = host.run_shell_command(StringCommand("getent", "passwd", host.data.app_user), print_output=False,
-                                       print_input=False)
+    _, output = host.run_shell_command(
+        StringCommand("getent", "passwd", host.data.app_user), print_output=False, print_input=False
+    )
     fields = output.stdout_lines[0].split(":") if output.stdout_lines else []
     uid = int(fields[2]) if len(fields) > 2 and fields[2].isdigit() else None
     if uid is not None and uid < 1000:
-        raise PreflightFailed(f"`app_user` = {host.data.app_user!r} is an account of the system on {host.name} (uid "
-                           f"{uid}): choose a name of the app's own, e.g. deploy.")
+        raise PreflightFailed(
+            f"`app_user` = {host.data.app_user!r} is an account of the system on {host.name} (uid "
+            f"{uid}): choose a name of the app's own, e.g. deploy."
+        )

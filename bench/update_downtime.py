@@ -12,18 +12,27 @@ import os
 import tempfile
 import time
 
-from tests import sample_repo
-from tests.sample_repo import migration
-from tests.support import Load, Server
+from testbed import repos
+from testbed.client import Load
+from testbed.repos import migration
+from testbed.servers import Server
 
 RATE = 25
 
 
 def new_tag(repo, version, revision, down_revision):
-    repo.release(version, files=[migration(
-        revision, down_revision, f"table {revision}",
-        f"op.create_table('t{revision}', sa.Column('id', sa.Integer(), primary_key=True))",
-        f"op.drop_table('t{revision}')")])
+    repo.release(
+        version,
+        files=[
+            migration(
+                revision,
+                down_revision,
+                f"table {revision}",
+                f"op.create_table('t{revision}', sa.Column('id', sa.Integer(), primary_key=True))",
+                f"op.drop_table('t{revision}')",
+            )
+        ],
+    )
 
 
 def measure(server, label, update):
@@ -40,11 +49,12 @@ def measure(server, label, update):
 
 def main():
     with tempfile.TemporaryDirectory() as tmp:
-        repo = sample_repo.build(os.path.join(tmp, "sample-app"))
+        repo = repos.build(os.path.join(tmp, "sample-app"))
         server = Server(tmp, repo.path)
         try:
             assert server.deploy().returncode == 0
-            print(f"{'update under ' + str(RATE) + ' requests/s':<44} {'failed':>15} {'longest gap':>10} {'wall time':>11}")
+            title = f"update under {RATE} requests/s"
+            print(f"{title:<44} {'failed':>15} {'longest gap':>10} {'wall time':>11}")
 
             def article():  # stop, then pull + upgrade (our update does both), then start
                 server.sh("supervisorctl stop microblog")
@@ -60,8 +70,10 @@ def main():
             measure(server, "(a) article: stop, pull, upgrade, start", article)
             new_tag(repo, "v1.3.0", "0003", "0002")
             load, seconds = measure(server, "(b) make update", ours)
-            print(f"targets for (b): 0 failed requests: {'met' if not load.failures else 'MISSED'}; "
-                  f"under 20 s: {'met' if seconds < 20 else 'MISSED'}")
+            print(
+                f"targets for (b): 0 failed requests: {'met' if not load.failures else 'MISSED'}; "
+                f"under 20 s: {'met' if seconds < 20 else 'MISSED'}"
+            )
         finally:
             server.remove()
 

@@ -12,8 +12,8 @@ SSH_KEY = "DEPLOY_SSH_KEY"
 SSH_PORT = "DEPLOY_SSH_PORT"
 SSH_KNOWN_HOSTS = "DEPLOY_SSH_KNOWN_HOSTS"
 APP_REPO = "APP_REPO"  # the local server's `repo`
-SECRET_KEY = "SECRET_KEY"
-DB_PASSWORD = "DB_PASSWORD"
+SECRET_KEY = "SECRET_KEY"  # noqa: S105 (the variable's name, not a secret)
+DB_PASSWORD = "DB_PASSWORD"  # noqa: S105 (the variable's name, not a secret)
 HOST_VARIABLES = (HOSTS, *ROLE_HOSTS.values())
 
 load_dotenv()
@@ -37,8 +37,12 @@ def servers_by_role():
     os.makedirs(os.path.dirname(known_hosts), mode=0o700, exist_ok=True)
     if not os.path.exists(known_hosts):
         os.close(os.open(known_hosts, os.O_CREAT | os.O_WRONLY, 0o600))
-    common = {"ssh_user": user, "_sudo": user != "root", "ssh_known_hosts_file": known_hosts,
-              "ssh_strict_host_key_checking": "accept-new"}
+    common = {
+        "ssh_user": user,
+        "_sudo": user != "root",
+        "ssh_known_hosts_file": known_hosts,
+        "ssh_strict_host_key_checking": "accept-new",
+    }
     if get(SSH_KEY):
         common["ssh_key"] = get(SSH_KEY)
     if get(SSH_PORT):
@@ -46,10 +50,13 @@ def servers_by_role():
     roles = {}
     for role, variable in ROLE_HOSTS.items():
         given = variable if get(variable) else HOSTS
-        roles[role] = [_parse_host(entry.strip(), given, common) for entry in get(given, "").split(",") if entry.strip()]
+        roles[role] = [
+            _parse_host(entry.strip(), given, common) for entry in get(given, "").split(",") if entry.strip()
+        ]
     # A private address given in one role's list holds for the host's other roles too.
-    private = {name: data["private_address"] for hosts in roles.values() for name, data in hosts
-               if "private_address" in data}
+    private = {
+        name: data["private_address"] for hosts in roles.values() for name, data in hosts if "private_address" in data
+    }
     for hosts in roles.values():
         for name, data in hosts:
             if name in private:

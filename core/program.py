@@ -18,8 +18,9 @@ def release_program():
             if name.endswith(".py"):
                 with open(os.path.join(PACKAGE, name), "rb") as handle:
                     source = handle.read()
-                for path in ([f"flask_release/{name}", "__main__.py"] if name == "__main__.py"
-                             else [f"flask_release/{name}"]):
+                for path in (
+                    [f"flask_release/{name}", "__main__.py"] if name == "__main__.py" else [f"flask_release/{name}"]
+                ):
                     entry = zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0))
                     entry.external_attr = 0o644 << 16
                     archive.writestr(entry, source, compress_type=zipfile.ZIP_DEFLATED)

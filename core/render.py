@@ -8,8 +8,14 @@ import os
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")
-_environment = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True,
-                           lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
+_environment = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+    autoescape=False,  # noqa: S701 (config files, not HTML: values are checked, or quoted by the template)
+)
 _environment.filters["json"] = lambda value: json.dumps(value)
 
 

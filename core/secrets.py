@@ -23,8 +23,10 @@ from core.settings import settings
 # Printable ASCII but space, quotes, backslash and $: what .env files, URLs and MariaDB's option
 # files all keep as it is.
 SECRET = re.compile(r"^[!#%&()*+,\-./0-9:;<=>?@A-Z\[\]^_a-z{|}~]{16,200}$")
-SECRET_RULE = ("at least 16 characters of letters, digits and punctuation other than quotes (' \" `), backslash "
-               "and $, no spaces")
+SECRET_RULE = (
+    "at least 16 characters of letters, digits and punctuation other than quotes (' \" `), backslash and $, "  # noqa: S105
+    "no spaces"
+)
 _cache = {}
 
 
@@ -36,15 +38,18 @@ class Secrets:
     @property
     def db_password_hash(self):
         """MariaDB's mysql_native_password hash of the password."""
-        return "*" + hashlib.sha1(hashlib.sha1(self.db_password.encode()).digest()).hexdigest().upper()
+        inner = hashlib.sha1(self.db_password.encode(), usedforsecurity=False).digest()
+        return "*" + hashlib.sha1(inner, usedforsecurity=False).hexdigest().upper()
 
 
 def secret_problems():
     """Secrets given in the environment that cannot be kept as they are: checked before connecting."""
-    return [f"{name} holds a character (or length) a .env file cannot keep as it is: use {SECRET_RULE}, or unset it "
-            "to keep the server's (or get a generated one)."
-            for name in (environment.SECRET_KEY, environment.DB_PASSWORD)
-            if environment.get(name) and not SECRET.match(environment.get(name))]
+    return [
+        f"{name} holds a character (or length) a .env file cannot keep as it is: use {SECRET_RULE}, or unset it "
+        "to keep the server's (or get a generated one)."
+        for name in (environment.SECRET_KEY, environment.DB_PASSWORD)
+        if environment.get(name) and not SECRET.match(environment.get(name))
+    ]
 
 
 def app_secrets():
@@ -69,23 +74,27 @@ def _find(layout):
     problems = secret_problems()
     if problems:
         raise PyinfraError("\n".join(problems))
-    return Secrets(secret_key=environment.get(environment.SECRET_KEY) or kept.get("SECRET_KEY")
-                   or secrets.token_urlsafe(48),
-                   db_password=environment.get(environment.DB_PASSWORD) or kept.get("DB_PASSWORD")
-                   or secrets.token_urlsafe(24))
+    return Secrets(
+        secret_key=environment.get(environment.SECRET_KEY) or kept.get("SECRET_KEY") or secrets.token_urlsafe(48),
+        db_password=environment.get(environment.DB_PASSWORD) or kept.get("DB_PASSWORD") or secrets.token_urlsafe(24),
+    )
 
 
 def _parse(text):
     values = dotenv_values(stream=io.StringIO(text or ""), interpolate=False)
-    return {name: value for name, value in values.items() if name in ("SECRET_KEY", "DB_PASSWORD")
-            and value and SECRET.match(value)}
+    return {
+        name: value
+        for name, value in values.items()
+        if name in ("SECRET_KEY", "DB_PASSWORD") and value and SECRET.match(value)
+    }
 
 
 def _from_app_env(text):
     values = dotenv_values(stream=io.StringIO(text or ""), interpolate=False)
     password = re.match(r"^mysql\+pymysql://[^:/@]+:([^@]+)@", values.get("DATABASE_URL") or "")
-    return _parse(f"SECRET_KEY={values.get('SECRET_KEY') or ''}\n"
-                  f"DB_PASSWORD={unquote(password.group(1)) if password else ''}\n")
+    return _parse(
+        f"SECRET_KEY={values.get('SECRET_KEY') or ''}\nDB_PASSWORD={unquote(password.group(1)) if password else ''}\n"
+    )
 
 
 def read_file(target, path, user=None):
@@ -93,6 +102,7 @@ def read_file(target, path, user=None):
     arguments = {"_sudo": bool(target.data.get("_sudo")) or bool(user)}
     if user:
         arguments["_sudo_user"] = user
-    ok, output = target.run_shell_command(StringCommand("cat", path, "2>/dev/null"), print_output=False,
-                                          print_input=False, **arguments)
+    ok, output = target.run_shell_command(
+        StringCommand("cat", path, "2>/dev/null"), print_output=False, print_input=False, **arguments
+    )
     return "\n".join(output.stdout_lines) if ok else None

@@ -28,6 +28,7 @@ _cache = {}
 @dataclass(frozen=True)
 class Settings:
     name: str  # the host's
+    ssh_port: int  # the port the deploy connects to (the firewall keeps it open)
     roles: Roles
     paths: Paths
     app_name: str
@@ -117,9 +118,11 @@ def resolve(name, data, layout, cores):
     address = layout.gunicorn_address(name, value("bind"))
     constraints = value("pip_constraints") or known_constraints(value("repo"))
     constraints = os.path.expanduser(constraints) if constraints else None
-    options = (*(("--index-url", value("pip_index_url")) if value("pip_index_url") else ()),
-               *shlex.split(value("pip_extra_args") or ""),
-               *(("-c", paths.pip_constraints) if constraints else ()))
+    options = (
+        *(("--index-url", value("pip_index_url")) if value("pip_index_url") else ()),
+        *shlex.split(value("pip_extra_args") or ""),
+        *(("-c", paths.pip_constraints) if constraints else ()),
+    )
     with open(constraints) if constraints else io.StringIO() as handle:
         constraints_text = handle.read()
     path = value("health_check_path")
@@ -127,28 +130,59 @@ def resolve(name, data, layout, cores):
     # One app host behind its own nginx: the release is checked as users see it; else straight on gunicorn.
     health = nginx if layout.serves_static_itself(name) else f"http://{address}{path}"
     return Settings(
-        name=name, roles=layout, paths=paths, app_name=value("app_name"), app_user=value("app_user"),
-        app_module=value("app_module"), flask_app=value("flask_app"), repo=value("repo"), ref=value("ref"),
-        domain=value("domain"), server_names=names, workers=int(value("workers") or 2 * cores),
-        gunicorn_address=address, forwarded_allow_ips=",".join(layout.address(web) for web in layout.web)
-        if layout.serves_other_hosts(name) else "127.0.0.1",
-        upstream=layout.upstream(value("bind")), upstream_max_fails=value("upstream_max_fails"),
-        upstream_fail_timeout=value("upstream_fail_timeout"), expose_upstream_addr=value("expose_upstream_addr"),
-        rolling_batch_size=value("rolling_batch_size"), db_name=value("db_name"), db_user=value("db_user"),
-        db_address=layout.db_address, db_port=DB_PORT, db_lock_wait_seconds=value("db_lock_wait_seconds"),
+        name=name,
+        ssh_port=value("ssh_port") or 22,
+        roles=layout,
+        paths=paths,
+        app_name=value("app_name"),
+        app_user=value("app_user"),
+        app_module=value("app_module"),
+        flask_app=value("flask_app"),
+        repo=value("repo"),
+        ref=value("ref"),
+        domain=value("domain"),
+        server_names=names,
+        workers=int(value("workers") or 2 * cores),
+        gunicorn_address=address,
+        forwarded_allow_ips=",".join(layout.address(web) for web in layout.web)
+        if layout.serves_other_hosts(name)
+        else "127.0.0.1",
+        upstream=layout.upstream(value("bind")),
+        upstream_max_fails=value("upstream_max_fails"),
+        upstream_fail_timeout=value("upstream_fail_timeout"),
+        expose_upstream_addr=value("expose_upstream_addr"),
+        rolling_batch_size=value("rolling_batch_size"),
+        db_name=value("db_name"),
+        db_user=value("db_user"),
+        db_address=layout.db_address,
+        db_port=DB_PORT,
+        db_lock_wait_seconds=value("db_lock_wait_seconds"),
         log_dir=value("log_dir") or f"/var/log/{value('app_name')}",
         static_dir=f"{paths.current}/{value('static_path').strip('/')}",
-        static_from_disk=layout.serves_static_itself(name), pip_options=options, pip_constraints=constraints,
-        pip_key=pip_key(options, constraints_text), apt_cache_seconds=value("apt_cache_seconds"),
-        acme_webroot=value("acme_webroot"), client_max_body_size=value("client_max_body_size"),
-        nginx_extra_directives=value("nginx_extra_directives") or "", tls=value("tls"),
+        static_from_disk=layout.serves_static_itself(name),
+        pip_options=options,
+        pip_constraints=constraints,
+        pip_key=pip_key(options, constraints_text),
+        apt_cache_seconds=value("apt_cache_seconds"),
+        acme_webroot=value("acme_webroot"),
+        client_max_body_size=value("client_max_body_size"),
+        nginx_extra_directives=value("nginx_extra_directives") or "",
+        tls=value("tls"),
         acme_email=value("acme_email"),
         acme_directory=LETSENCRYPT_STAGING if value("acme_staging") else value("acme_directory"),
-        acme_ca_bundle=value("acme_ca_bundle"), hsts=value("hsts"), public_https_port=value("public_https_port"),
-        releases_keep=value("releases_keep"), backups_keep=value("backups_keep"), health_url=health,
-        check_url=nginx if name in layout.web else health, health_host=names[0],
-        health_check_max_status=value("health_check_max_status"), health_check_seconds=value("health_check_seconds"),
-        release_lock_seconds=value("release_lock_seconds"), git_timeout_seconds=value("git_timeout_seconds"),
-        build_timeout_seconds=value("build_timeout_seconds"), migrate_timeout_seconds=value("migrate_timeout_seconds"),
+        acme_ca_bundle=value("acme_ca_bundle"),
+        hsts=value("hsts"),
+        public_https_port=value("public_https_port"),
+        releases_keep=value("releases_keep"),
+        backups_keep=value("backups_keep"),
+        health_url=health,
+        check_url=nginx if name in layout.web else health,
+        health_host=names[0],
+        health_check_max_status=value("health_check_max_status"),
+        health_check_seconds=value("health_check_seconds"),
+        release_lock_seconds=value("release_lock_seconds"),
+        git_timeout_seconds=value("git_timeout_seconds"),
+        build_timeout_seconds=value("build_timeout_seconds"),
+        migrate_timeout_seconds=value("migrate_timeout_seconds"),
         firewall=value("firewall"),
     )

@@ -16,6 +16,8 @@ from facts.git import RemoteRefs, RepositoryRefs
 from facts.release import ReleaseStatus
 from flask_release.identity import REF_FORMAT, Refused, check_immutable, check_not_older, parse_refs, resolve
 
+_plans = {}
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -32,18 +34,21 @@ class Plan:
 
 
 def local_refs(repo):
-    result = subprocess.run(["git", "-C", repo, "for-each-ref", f"--format={REF_FORMAT}", "refs/tags", "refs/heads"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["git", "-C", repo, "for-each-ref", f"--format={REF_FORMAT}", "refs/tags", "refs/heads"],
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         raise PyinfraError(f"`repo` = {repo!r} is not a git repository here: {result.stderr.strip()}")
     return parse_refs(result.stdout.splitlines())
 
 
-def plan(target_host, _cache={}):
+def plan(target_host):
     """The Plan of app host `target_host`, once per run."""
-    if target_host.name not in _cache:
-        _cache[target_host.name] = _plan(target_host)
-    return _cache[target_host.name]
+    if target_host.name not in _plans:
+        _plans[target_host.name] = _plan(target_host)
+    return _plans[target_host.name]
 
 
 def _plan(target_host):
@@ -57,12 +62,18 @@ def _plan(target_host):
         refs = local_refs(local_repo)
     else:
         on_server = target_host.get_fact(RepositoryRefs, path=s.paths.repo, _sudo=True, _sudo_user=s.app_user)
-        remote = target_host.get_fact(RemoteRefs, url=s.repo, _sudo=True, _sudo_user=s.app_user) \
-            if on_server is not None else None
+        remote = (
+            target_host.get_fact(RemoteRefs, url=s.repo, _sudo=True, _sudo_user=s.app_user)
+            if on_server is not None
+            else None
+        )
         if on_server is not None and remote is None:
             logger.warning(f"{target_host.name}: {s.repo} does not answer: deploying from the server's copy")
-        fetch = on_server is None or (remote is not None and remote != {
-            f"refs/{'tags' if ref.kind == 'tag' else 'heads'}/{ref.name}": ref.commit for ref in on_server})
+        fetch = on_server is None or (
+            remote is not None
+            and remote
+            != {f"refs/{'tags' if ref.kind == 'tag' else 'heads'}/{ref.name}": ref.commit for ref in on_server}
+        )
         refs = None if fetch else on_server
     target = None
     if refs is not None:
@@ -73,7 +84,16 @@ def _plan(target_host):
                 check_not_older(target, serving)
         except Refused as error:
             raise PyinfraError(f"{target_host.name}: {error}") from None
-    changed = target is None or not serving or \
-        (serving["name"], serving["commit"], serving["pip_key"]) != (target.name, target.commit, s.pip_key)
-    return Plan(target=target, fetch=fetch, local_repo=local_repo, serving=(status or {}).get("serving"),
-                status=status, changed=changed)
+    changed = (
+        target is None
+        or not serving
+        or (serving["name"], serving["commit"], serving["pip_key"]) != (target.name, target.commit, s.pip_key)
+    )
+    return Plan(
+        target=target,
+        fetch=fetch,
+        local_repo=local_repo,
+        serving=(status or {}).get("serving"),
+        status=status,
+        changed=changed,
+    )

@@ -14,9 +14,11 @@ class RepositoryRefs(FactBase):
 
     def command(self, path):
         git = f"git --git-dir={shlex.quote(path)}"
-        return (f"if {git} rev-parse --git-dir >/dev/null 2>&1; then "
-                f"{git} for-each-ref --format={shlex.quote(REF_FORMAT)} refs/tags refs/heads; "
-                "else echo no-repository; fi")
+        return (
+            f"if {git} rev-parse --git-dir >/dev/null 2>&1; then "
+            f"{git} for-each-ref --format={shlex.quote(REF_FORMAT)} refs/tags refs/heads; "
+            "else echo no-repository; fi"
+        )
 
     def process(self, output):
         return None if output == ["no-repository"] else parse_refs(output)
@@ -27,8 +29,10 @@ class RemoteRefs(FactBase):
     it does not answer within 30 s."""
 
     def command(self, url):
-        return (f"GIT_TERMINAL_PROMPT=0 timeout 30 git ls-remote --tags --heads {shlex.quote(url)} 2>/dev/null "
-                "|| echo unreachable")
+        return (
+            f"GIT_TERMINAL_PROMPT=0 timeout 30 git ls-remote --tags --heads {shlex.quote(url)} 2>/dev/null "
+            "|| echo unreachable"
+        )
 
     def process(self, output):
         if output == ["unreachable"]:
@@ -48,8 +52,10 @@ class HasCommit(FactBase):
     """Whether the git repository at path holds commit."""
 
     def command(self, path, commit):
-        return (f"git --git-dir={shlex.quote(path)} cat-file -e {shlex.quote(commit + '^{commit}')} 2>/dev/null "
-                "&& echo yes || echo no")
+        return (
+            f"git --git-dir={shlex.quote(path)} cat-file -e {shlex.quote(commit + '^{commit}')} 2>/dev/null "
+            "&& echo yes || echo no"
+        )
 
     def process(self, output):
         return output == ["yes"]

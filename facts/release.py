@@ -24,8 +24,10 @@ class HealthCheck(FactBase):
     """{"healthy": bool, "detail": str} of the program's health check, waiting up to `wait` s."""
 
     def command(self, program, wait):
-        return (f"{shlex.quote(program)} check --json --wait {int(wait)} 2>/dev/null || "
-                "echo '{\"healthy\": false, \"detail\": \"the release program does not answer\"}'")
+        return (
+            f"{shlex.quote(program)} check --json --wait {int(wait)} 2>/dev/null || "
+            'echo \'{"healthy": false, "detail": "the release program does not answer"}\''
+        )
 
     def process(self, output):
         try:

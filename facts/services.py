@@ -21,8 +21,8 @@ class MariadbAccounts(FactBase):
     when MariaDB does not answer. Only a digest of the hash ever leaves the server."""
 
     def command(self, user):
-        sql = ("SELECT Host, plugin, SHA2(authentication_string, 256) FROM mysql.user "
-               f"WHERE User = '{user}'")
+        # `user` is db_user (checked: letters, digits, _) or "" (the anonymous user)
+        sql = f"SELECT Host, plugin, SHA2(authentication_string, 256) FROM mysql.user WHERE User = '{user}'"  # noqa: S608
         return f"mariadb -N -B -e {shlex.quote(sql)} 2>/dev/null || echo down"
 
     def process(self, output):
@@ -42,8 +42,14 @@ class UfwStatus(FactBase):
         if not output:
             return None
         active = any(line.strip() == "Status: active" for line in output)
-        incoming = next((line.split("Default:")[1].split("(incoming)")[0].strip() for line in output
-                         if line.startswith("Default:")), "")
+        incoming = next(
+            (
+                line.split("Default:")[1].split("(incoming)")[0].strip()
+                for line in output
+                if line.startswith("Default:")
+            ),
+            "",
+        )
         allowed = set()
         for line in output:
             if " ALLOW IN " in line and "(v6)" not in line:

@@ -10,8 +10,10 @@ class CertificateNames(FactBase):
 
     def command(self, path):
         quoted = shlex.quote(path)
-        return (f"test -s {quoted} && openssl x509 -in {quoted} -noout -checkend 86400 >/dev/null && "
-                f"openssl x509 -in {quoted} -noout -ext subjectAltName || true")
+        return (
+            f"test -s {quoted} && openssl x509 -in {quoted} -noout -checkend 86400 >/dev/null && "
+            f"openssl x509 -in {quoted} -noout -ext subjectAltName || true"
+        )
 
     def process(self, output):
         names = [item.strip()[4:] for line in output for item in line.split(",") if item.strip().startswith("DNS:")]

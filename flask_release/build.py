@@ -5,8 +5,10 @@ loads; and the removal of releases past `releases_keep`."""
 from .identity import check_immutable, venv_key
 from .state import now
 
-IMPORT_CHECK = ("import importlib, sys; module, _, name = sys.argv[1].partition(':'); "
-                "getattr(importlib.import_module(module), name or 'app')")
+IMPORT_CHECK = (
+    "import importlib, sys; module, _, name = sys.argv[1].partition(':'); "
+    "getattr(importlib.import_module(module), name or 'app')"
+)
 REQUIREMENTS_LIMIT = 1_000_000
 
 
@@ -16,8 +18,9 @@ class Builder:
         self.paths = config.paths
 
     def as_app(self, *argv, what, timeout=120, cwd=None, capture=False, check=True):
-        return self.runner.run(list(argv), what=what, timeout=timeout, as_app=True, cwd=cwd, capture=capture,
-                               check=check)
+        return self.runner.run(
+            list(argv), what=what, timeout=timeout, as_app=True, cwd=cwd, capture=capture, check=check
+        )
 
     def folder(self, release):
         return f"{self.paths.releases}/{release}"
@@ -51,15 +54,26 @@ class Builder:
         venv = self.venv_for(partial)
         self.as_app("ln", "-sfn", f"../../venvs/{venv}", f"{partial}/venv", what="linking the venv")
         self.as_app("mv", "-T", "--", partial, folder, what="mv")
-        self.state["releases"][release] = {"name": target.name, "ref": target.ref, "commit": target.commit,
-                                           "tag": target.is_tag, "pip_key": self.config.pip_key, "venv": venv,
-                                           "built": now()}
+        self.state["releases"][release] = {
+            "name": target.name,
+            "ref": target.ref,
+            "commit": target.commit,
+            "tag": target.is_tag,
+            "pip_key": self.config.pip_key,
+            "venv": venv,
+            "built": now(),
+        }
         self.state.save()
         return release
 
     def venv_for(self, folder):
-        requirements = self.runner.run(["head", "-c", str(REQUIREMENTS_LIMIT), "--", f"{folder}/requirements.txt"],
-                                       what="reading requirements.txt", timeout=60, as_app=True, capture=True).out
+        requirements = self.runner.run(
+            ["head", "-c", str(REQUIREMENTS_LIMIT), "--", f"{folder}/requirements.txt"],
+            what="reading requirements.txt",
+            timeout=60,
+            as_app=True,
+            capture=True,
+        ).out
         key = venv_key(requirements, self.config.pip_key)
         if key in self.state["venvs"]:
             return key
@@ -67,17 +81,34 @@ class Builder:
         self.runner.say(f"installing requirements into venvs/{key}")
         self.as_app("rm", "-rf", "--", venv, what="removing an unfinished venv")
         self.as_app("python3", "-m", "venv", venv, what="python3 -m venv")
-        self.as_app(f"{venv}/bin/pip", "install", "-q", "--disable-pip-version-check", "--timeout", "30",
-                    *self.config.pip_options, "-r", "requirements.txt", what="pip install",
-                    timeout=self.config.build_seconds, cwd=folder)
+        self.as_app(
+            f"{venv}/bin/pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--timeout",
+            "30",
+            *self.config.pip_options,
+            "-r",
+            "requirements.txt",
+            what="pip install",
+            timeout=self.config.build_seconds,
+            cwd=folder,
+        )
         self.state["venvs"][key] = {"built": now()}
         self.state.save()
         return key
 
     def check_imports(self, release):
         folder = self.folder(release)
-        self.as_app(f"{folder}/venv/bin/python3", "-c", IMPORT_CHECK, self.config.app_module,
-                    what=f"loading the app of {release}", cwd=folder)
+        self.as_app(
+            f"{folder}/venv/bin/python3",
+            "-c",
+            IMPORT_CHECK,
+            self.config.app_module,
+            what=f"loading the app of {release}",
+            cwd=folder,
+        )
 
     def prune(self):
         """Releases past the last `releases_keep` that served, then the venvs no release uses."""

@@ -31,8 +31,11 @@ READ_ONLY = {"status", "check"}
 def parser():
     main = argparse.ArgumentParser(prog=os.path.basename(sys.argv[0]), description=__doc__.split("\n")[0])
     main.add_argument("--config", help="settings file (default: /etc/<app>/release.json)")
-    main.add_argument("--by", default=os.environ.get("SUDO_USER") or os.environ.get("USER") or "root",
-                      help="who runs the release, for the history")
+    main.add_argument(
+        "--by",
+        default=os.environ.get("SUDO_USER") or os.environ.get("USER") or "root",
+        help="who runs the release, for the history",
+    )
     commands = main.add_subparsers(dest="command", required=True)
     commands.add_parser("status").add_argument("--json", action="store_true")
     for name in ("deploy", "build"):
@@ -53,7 +56,7 @@ def default_config():
     program = os.path.basename(sys.argv[0])
     if not program.endswith("-release"):
         sys.exit("--config is needed when this program is not called <app>-release")
-    return f"/etc/{program[:-len('-release')]}/release.json"
+    return f"/etc/{program[: -len('-release')]}/release.json"
 
 
 def main(argv=None):
@@ -122,13 +125,20 @@ def read_only(args, steps):
         return 0 if healthy or args.json else 1
     status = steps.state.data
     previous = steps.state.previous()
-    summary = {"serving": status["serving"], "release": steps.state.serving_release(),
-               "previous": previous[1]["release"] if previous else None, "releases": status["releases"],
-               "pending": status["pending"], "interrupted": (status["journal"] or {}).get("step"),
-               "history": status["history"][-20:]}
+    summary = {
+        "serving": status["serving"],
+        "release": steps.state.serving_release(),
+        "previous": previous[1]["release"] if previous else None,
+        "releases": status["releases"],
+        "pending": status["pending"],
+        "interrupted": (status["journal"] or {}).get("step"),
+        "history": status["history"][-20:],
+    }
     if args.json:
         print(json.dumps(summary, sort_keys=True))
     else:
-        print(f"serving: {summary['serving'] or 'nothing'}; previous: {summary['previous'] or 'none'}; "
-              f"kept: {', '.join(sorted(summary['releases'])) or 'none'}")
+        print(
+            f"serving: {summary['serving'] or 'nothing'}; previous: {summary['previous'] or 'none'}; "
+            f"kept: {', '.join(sorted(summary['releases'])) or 'none'}"
+        )
     return 0

@@ -9,11 +9,13 @@ import os
 import re
 import subprocess
 import threading
+from subprocess import PIPE
 
 from .run import Failed
 from .state import now
 
 DUMP_END = b"-- Dump completed"
+DUMP_OPTIONS = ("--single-transaction", "--routines", "--triggers", "--no-tablespaces", "--hex-blob")
 REVISION = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 
 
@@ -35,8 +37,9 @@ class Database:
 
     def tables(self):
         """{name: "BASE TABLE" or "VIEW"} of the app's database."""
-        lines = self.query("SELECT HEX(TABLE_NAME), TABLE_TYPE FROM information_schema.TABLES "
-                           "WHERE TABLE_SCHEMA = DATABASE()")
+        lines = self.query(
+            "SELECT HEX(TABLE_NAME), TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
+        )
         return {bytes.fromhex(line.split("\t")[0]).decode(): line.split("\t")[1] for line in lines if "\t" in line}
 
     def revision(self, tables=None):
@@ -52,15 +55,16 @@ class Database:
         fingerprints = {}
         if tables:
             lines = self.query("".join(f"SHOW CREATE TABLE {quote_name(name)};" for name in sorted(tables)))
-            for name, line in zip(sorted(tables), lines):
+            for name, line in zip(sorted(tables), lines, strict=False):
                 definition = re.sub(r" AUTO_INCREMENT=\d+", "", line.split("\t", 1)[-1])
                 fingerprints[name] = hashlib.sha256(definition.encode()).hexdigest()[:16]
         return {"revision": self.revision(tables), "tables": fingerprints}
 
     def drop(self, names):
         tables = self.tables()
-        statements = "".join(f"DROP {'VIEW' if tables.get(name) == 'VIEW' else 'TABLE'} IF EXISTS {quote_name(name)};"
-                             for name in names)
+        statements = "".join(
+            f"DROP {'VIEW' if tables.get(name) == 'VIEW' else 'TABLE'} IF EXISTS {quote_name(name)};" for name in names
+        )
         if statements:
             self.query(statements, what=f"dropping {', '.join(sorted(names))}")
 
@@ -71,16 +75,18 @@ class Database:
         stamp = now().replace("-", "").replace(":", "")
         path = f"{self.paths.backup_dir}/{self.state['dump_seq']:06d}-{stamp}-{label}.sql.gz"
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(descriptor, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as packed:
-            with subprocess.Popen([*self.client("mariadb-dump"), "--single-transaction", "--routines", "--triggers",
-                                   "--no-tablespaces", "--hex-blob", self.config.db_name], stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd="/") as process:
-                watchdog = threading.Timer(self.config.migrate_seconds, process.kill)
-                watchdog.start()
-                for chunk in iter(lambda: process.stdout.read(65536), b""):
-                    packed.write(chunk)
-                error = process.stderr.read().decode(errors="replace").strip()
-                watchdog.cancel()
+        argv = [*self.client("mariadb-dump"), *DUMP_OPTIONS, self.config.db_name]
+        with (
+            os.fdopen(descriptor, "wb") as raw,
+            gzip.GzipFile(fileobj=raw, mode="wb") as packed,
+            subprocess.Popen(argv, stdout=PIPE, stderr=PIPE, stdin=subprocess.DEVNULL, cwd="/") as process,
+        ):
+            watchdog = threading.Timer(self.config.migrate_seconds, process.kill)
+            watchdog.start()
+            for chunk in iter(lambda: process.stdout.read(65536), b""):
+                packed.write(chunk)
+            error = process.stderr.read().decode(errors="replace").strip()
+            watchdog.cancel()
         if process.returncode != 0:
             os.unlink(path)
             raise Failed(f"the database backup failed ({error or 'mariadb-dump exited ' + str(process.returncode)})")
@@ -110,14 +116,19 @@ class Database:
     def load(self, dump):
         """The tables of the dump, restored over the database (others are left as they are)."""
         with subprocess.Popen(["gzip", "-dc", dump["path"]], stdout=subprocess.PIPE, cwd="/") as unpacked:
-            self.runner.run([*self.client(), "--sandbox", "--batch", self.config.db_name], stdin=unpacked.stdout,
-                            what=f"restoring from {dump['path']}", timeout=self.config.migrate_seconds, capture=True)
+            self.runner.run(
+                [*self.client(), "--sandbox", "--batch", self.config.db_name],
+                stdin=unpacked.stdout,
+                what=f"restoring from {dump['path']}",
+                timeout=self.config.migrate_seconds,
+                capture=True,
+            )
 
     def rotate(self, keep):
         """The newest `backups_keep` dumps stay (by their sequence number, not the clock),
         and always `keep`, the one just taken."""
         dumps = sorted(name for name in os.listdir(self.paths.backup_dir) if re.match(r"^\d{6}-.*\.sql\.gz$", name))
-        for name in dumps[:-max(1, self.config.backups_keep)]:
+        for name in dumps[: -max(1, self.config.backups_keep)]:
             if f"{self.paths.backup_dir}/{name}" != keep:
                 os.unlink(f"{self.paths.backup_dir}/{name}")
 

@@ -48,7 +48,7 @@ def parse_refs(lines):
         commit, date = (peeled, peeled_date) if peeled else (obj, date)
         for prefix, kind in (("refs/tags/", "tag"), ("refs/heads/", "branch")):
             if refname.startswith(prefix) and COMMIT.match(commit) and date.isdigit():
-                refs.append(Ref(kind, refname[len(prefix):], commit, int(date)))
+                refs.append(Ref(kind, refname[len(prefix) :], commit, int(date)))
     return refs
 
 
@@ -58,14 +58,18 @@ def version_key(name):
     if not match:
         return ((), 0, name)
     numbers, rest = match.groups()
-    natural = tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.findall(r"\d+|[^\d.+_-]+", rest))
+    natural = tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.findall(r"\d+|[^\d.+_-]+", rest)
+    )
     return (tuple(int(part) for part in numbers.split(".")), 1 if not rest else 0, natural)
 
 
 def check_name(name, origin):
     if not NAME.match(name) or name.endswith(".partial"):
-        raise Refused(f"The {origin} {name!r} cannot name a release ({NAME_RULE}). Nothing was deployed: "
-                      "tag the release with such a name, or set `ref` to one that has it.")
+        raise Refused(
+            f"The {origin} {name!r} cannot name a release ({NAME_RULE}). Nothing was deployed: "
+            "tag the release with such a name, or set `ref` to one that has it."
+        )
     return name
 
 
@@ -81,8 +85,10 @@ def resolve(refs, ref=None):
     if not ref:
         tag = latest_tag(refs)
         if tag is None:
-            raise Refused("The repository has no tag, so there is no latest tag to deploy. Tag a release "
-                          "(git tag -a v1.0.0 -m v1.0.0) or set `ref` to a branch or tag.")
+            raise Refused(
+                "The repository has no tag, so there is no latest tag to deploy. Tag a release "
+                "(git tag -a v1.0.0 -m v1.0.0) or set `ref` to a branch or tag."
+            )
         return Target(check_name(tag.name, "latest tag"), tag.name, tag.commit, True)
     for kind in ("tag", "branch"):
         for found in refs:
@@ -91,8 +97,10 @@ def resolve(refs, ref=None):
                     return Target(check_name(ref, "tag"), ref, found.commit, True)
                 name = f"{ref.replace('/', '_')}-{found.commit[:7]}"
                 return Target(check_name(name, "branch"), ref, found.commit, False)
-    raise Refused(f"The ref `{ref}` (setting `ref`) does not exist in the repository: name an existing tag or "
-                  "branch, or unset `ref` to take the latest tag.")
+    raise Refused(
+        f"The ref `{ref}` (setting `ref`) does not exist in the repository: name an existing tag or "
+        "branch, or unset `ref` to take the latest tag."
+    )
 
 
 def check_not_older(target, serving):
@@ -101,18 +109,22 @@ def check_not_older(target, serving):
     if not serving or not serving.get("tag") or not target.is_tag or target.name == serving["name"]:
         return
     if version_key(target.name) < version_key(serving["name"]):
-        raise Refused(f"The latest tag {target.name} is older than {serving['name']}, which serves (was a newer tag "
-                      f"deleted?): nothing was deployed. To go back to it, set ref={target.name} (or run make "
-                      "rollback); otherwise tag a newer release.")
+        raise Refused(
+            f"The latest tag {target.name} is older than {serving['name']}, which serves (was a newer tag "
+            f"deleted?): nothing was deployed. To go back to it, set ref={target.name} (or run make "
+            "rollback); otherwise tag a newer release."
+        )
 
 
 def check_immutable(target, releases):
     """Refuses a tag whose commit moved since its release was built ({release: info} of the state)."""
     for info in releases.values():
         if info["name"] == target.name and info["commit"] != target.commit:
-            raise Refused(f"The tag {target.name} now points at {target.commit[:12]}, but its release was built from "
-                          f"{info['commit'][:12]}: releases are immutable, so nothing was deployed. Tag the new "
-                          "commit with a new name (e.g. a higher version).")
+            raise Refused(
+                f"The tag {target.name} now points at {target.commit[:12]}, but its release was built from "
+                f"{info['commit'][:12]}: releases are immutable, so nothing was deployed. Tag the new "
+                "commit with a new name (e.g. a higher version)."
+            )
 
 
 def pip_key(options, constraints):

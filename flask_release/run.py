@@ -40,8 +40,10 @@ def handle_signals():
 def shielded():
     """Going back must not itself be interrupted: a signal meanwhile is acted on after it."""
     caught = []
-    previous = {signum: signal.signal(signum, lambda number, frame: caught.append(number))
-                for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        signum: signal.signal(signum, lambda number, frame: caught.append(number))
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield
     finally:
@@ -91,16 +93,20 @@ class Runner:
         environment = {"PATH": SAFE_PATH, "LANG": "C.UTF-8", **(env or {})}
         if as_app:
             account = pwd.getpwnam(self.app_user)
-            environment = {"HOME": account.pw_dir, "USER": account.pw_name, "LOGNAME": account.pw_name,
-                           **environment}
+            environment = {"HOME": account.pw_dir, "USER": account.pw_name, "LOGNAME": account.pw_name, **environment}
             # env -C changes into cwd as the app user: root never follows the app user's paths
             argv = ["env", "-i", *(["-C", cwd] if cwd else []), *(f"{k}={v}" for k, v in environment.items()), *argv]
             kwargs.update(user=account.pw_uid, group=account.pw_gid, extra_groups=[], env={"PATH": SAFE_PATH})
         else:
             kwargs.update(cwd=cwd or "/", env=environment)
-        process = subprocess.Popen(argv, stdin=stdin if stdin is not None else subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE if capture else subprocess.STDOUT,
-                                   start_new_session=True, **kwargs)
+        process = subprocess.Popen(
+            argv,
+            stdin=stdin if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE if capture else subprocess.STDOUT,
+            start_new_session=True,
+            **kwargs,
+        )
         try:
             out, err = self._collect(process, timeout, capture)
         except BaseException:

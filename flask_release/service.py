@@ -17,8 +17,9 @@ class Service:
         self.runner, self.config, self.program = runner, config, config.app_name
 
     def supervisorctl(self, *args, check=False):
-        result = self.runner.run(["supervisorctl", *args], what=f"supervisorctl {' '.join(args)}", timeout=120,
-                                 capture=True, check=check)
+        result = self.runner.run(
+            ["supervisorctl", *args], what=f"supervisorctl {' '.join(args)}", timeout=120, capture=True, check=check
+        )
         return result.out.decode(errors="replace")
 
     def reload(self):
@@ -71,8 +72,9 @@ def probe(url, host, timeout=5):
     if parts.scheme == "https":
         context = ssl.create_default_context()
         context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-        connection.sock = context.wrap_socket(socket.create_connection((parts.hostname, port), timeout=timeout),
-                                              server_hostname=host)
+        connection.sock = context.wrap_socket(
+            socket.create_connection((parts.hostname, port), timeout=timeout), server_hostname=host
+        )
     try:
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         connection.request("GET", path, headers={"Host": host, "User-Agent": "release health check"})

@@ -9,15 +9,23 @@ import fcntl
 import json
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-EMPTY = {"releases": {}, "venvs": {}, "history": [], "serving": None, "pending": None, "journal": None,
-         "left": None, "dump_seq": 0}
+EMPTY = {
+    "releases": {},
+    "venvs": {},
+    "history": [],
+    "serving": None,
+    "pending": None,
+    "journal": None,
+    "left": None,
+    "dump_seq": 0,
+}
 HISTORY_KEEP = 200
 
 
 def now():
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class State:
@@ -58,8 +66,12 @@ class State:
         history, releases = self.data["history"], self.data["releases"]
         for index in reversed(range(len(history))):
             entry = history[index]
-            if entry["event"] == "deploy" and not entry.get("rolled_back") \
-                    and entry["release"] != self.serving and entry["release"] in releases:
+            if (
+                entry["event"] == "deploy"
+                and not entry.get("rolled_back")
+                and entry["release"] != self.serving
+                and entry["release"] in releases
+            ):
                 return index, entry
         return None
 
@@ -74,8 +86,17 @@ class State:
 
     def record_deploy(self, release, revision, by):
         info = self.data["releases"][release]
-        self.data["history"].append({"event": "deploy", "release": release, "name": info["name"],
-                                     "commit": info["commit"], "revision": revision, "at": now(), "by": by})
+        self.data["history"].append(
+            {
+                "event": "deploy",
+                "release": release,
+                "name": info["name"],
+                "commit": info["commit"],
+                "revision": revision,
+                "at": now(),
+                "by": by,
+            }
+        )
         self.data["history"] = self.data["history"][-HISTORY_KEEP:]
         self.data["serving"] = release
         self.data["pending"] = None
@@ -84,12 +105,20 @@ class State:
         """The entry at `index` serves again; the ones after it no longer count as served."""
         history = self.data["history"]
         left = self.serving
-        for entry in history[index + 1:]:
+        for entry in history[index + 1 :]:
             if entry["event"] == "deploy":
                 entry["rolled_back"] = True
         self.data["serving"] = history[index]["release"]
-        history.append({"event": "rollback", "release": self.serving, "left": left,
-                        "revision": history[index]["revision"], "at": now(), "by": by})
+        history.append(
+            {
+                "event": "rollback",
+                "release": self.serving,
+                "left": left,
+                "revision": history[index]["revision"],
+                "at": now(),
+                "by": by,
+            }
+        )
 
 
 class LockTimeout(Exception):
@@ -113,9 +142,11 @@ class Lock:
                 if time.monotonic() >= deadline:
                     holder = lock_holder(self.descriptor)
                     os.close(self.descriptor)
-                    raise LockTimeout(f"another release transaction holds {self.path}: {holder}. Waited "
-                                      f"{self.seconds} s (setting release_lock_seconds): let it finish, or stop "
-                                      "that process, then deploy again.") from None
+                    raise LockTimeout(
+                        f"another release transaction holds {self.path}: {holder}. Waited "
+                        f"{self.seconds} s (setting release_lock_seconds): let it finish, or stop "
+                        "that process, then deploy again."
+                    ) from None
                 time.sleep(0.2)
 
     def __exit__(self, *exc):
@@ -127,8 +158,11 @@ def lock_holder(descriptor, proc="/proc"):
     info = os.fstat(descriptor)
     wanted = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"
     with open(f"{proc}/locks") as handle:
-        pids = [line.split()[4] for line in handle if len(line.split()) > 5 and line.split()[5] == wanted
-                and line.split()[1] == "FLOCK"]
+        pids = [
+            line.split()[4]
+            for line in handle
+            if len(line.split()) > 5 and line.split()[5] == wanted and line.split()[1] == "FLOCK"
+        ]
     if not pids:
         return "a process that has just let it go"
     return describe_process(int(pids[0]), proc)
@@ -145,5 +179,5 @@ def describe_process(pid, proc="/proc"):
     except (OSError, ValueError, IndexError, StopIteration):
         return f"process {pid}"
     started = boot + started_ticks / os.sysconf("SC_CLK_TCK")
-    since = datetime.fromtimestamp(started, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    since = datetime.fromtimestamp(started, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return f"process {pid} ({command[:200]}), running since {since} ({int(time.time() - started)} s ago)"

@@ -10,6 +10,7 @@ interrupted one is undone by the next run:
 from .build import Builder
 from .database import Database
 from .identity import Refused, check_not_older, resolve
+from .migrations import Migrations
 from .run import Failed, Interrupted, shielded
 from .service import Service
 from .source import Source
@@ -23,6 +24,7 @@ class Steps:
         self.builder = Builder(runner, self.source, state, config)
         self.database = Database(runner, state, config)
         self.service = Service(runner, config)
+        self.migrations = Migrations(runner, self.database, self.builder, config)
         self.say = runner.say
 
     # --- what to deploy ------------------------------------------------------------------------
@@ -32,22 +34,21 @@ class Steps:
             self.source.fetch(self.config.repo_url)
         target = resolve(self.source.refs(), ref or self.config.ref)
         if commit and commit != target.commit:
-            raise Refused(f"{target.ref} is at {target.commit[:12]} in the server's repository, not at {commit[:12]} "
-                          "as the deploy planned (the repository moved meanwhile): deploy again.")
+            raise Refused(
+                f"{target.ref} is at {target.commit[:12]} in the server's repository, not at {commit[:12]} "
+                "as the deploy planned (the repository moved meanwhile): deploy again."
+            )
         if not self.config.ref:
             check_not_older(target, self.state.serving_release())
         return target
 
     def serves(self, target):
         serving = self.state.serving_release()
-        return bool(serving) and (serving["name"], serving["commit"], serving["pip_key"]) == \
-            (target.name, target.commit, self.config.pip_key)
-
-    def flask(self, release, *args):
-        folder = self.builder.folder(release)
-        self.runner.run([f"{folder}/venv/bin/python3", "-m", "flask", *args], what=f"flask {' '.join(args)}",
-                        timeout=self.config.migrate_seconds, as_app=True, cwd=folder,
-                        env={"FLASK_APP": self.config.flask_app})
+        return bool(serving) and (serving["name"], serving["commit"], serving["pip_key"]) == (
+            target.name,
+            target.commit,
+            self.config.pip_key,
+        )
 
     def journal(self, step, **details):
         self.state["journal"] = {"step": step, "at": now(), **details} if step else None
@@ -62,12 +63,14 @@ class Steps:
         try:
             release = self.builder.build(target)
         except Failed as error:
-            raise Failed(f"building release {target.name} failed ({error}); {previous or 'nothing'} still serves.")
+            message = f"building release {target.name} failed ({error}); {previous or 'nothing'} still serves."
+            raise Failed(message) from None
         try:
             self.builder.check_imports(release)
         except Failed:
-            raise Failed(f"the app of {release} does not load (see the errors above); "
-                         f"{previous or 'nothing'} still serves.") from None
+            raise Failed(
+                f"the app of {release} does not load (see the errors above); {previous or 'nothing'} still serves."
+            ) from None
         self.state["pending"] = {"release": release, "previous": previous}
         self.journal(None)
         return release
@@ -84,15 +87,17 @@ class Steps:
             self.say(f"database backed up to {dump['path']}")
         self.journal("migrate", release=release, previous=previous, before=before, dump=dump)
         try:
-            self.flask(release, "db", "upgrade")
+            self.migrations.flask(release, "db", "upgrade")
         except (Failed, Interrupted) as error:
             with shielded():
-                self.undo_migration(release, before, dump, previous)
+                self.migrations.undo(release, before, dump, previous)
                 self.journal(None)
             if isinstance(error, Interrupted):
                 raise
-            raise Failed(f"the migration of {release} failed (flask db upgrade, errors above); the database is back "
-                         f"as it was and {previous or 'nothing'} still serves.") from None
+            raise Failed(
+                f"the migration of {release} failed (flask db upgrade, errors above); the database is back "
+                f"as it was and {previous or 'nothing'} still serves."
+            ) from None
         if phase:
             self.journal(None)
         return before, dump
@@ -114,12 +119,15 @@ class Steps:
         with shielded():
             self.go_back(release, previous, undo)
         if not previous:
-            raise Failed(f"{release} does not pass the health check ({detail}) and there is no earlier release to go "
-                         "back to.")
+            raise Failed(
+                f"{release} does not pass the health check ({detail}) and there is no earlier release to go back to."
+            )
         if undo is None:
-            raise Failed(f"{release} failed its health check ({detail}) on this host, which serves {previous} again. "
-                         f"The database stays migrated; app hosts switched before this one serve {release}: make "
-                         "rollback takes them back.")
+            raise Failed(
+                f"{release} failed its health check ({detail}) on this host, which serves {previous} again. "
+                f"The database stays migrated; app hosts switched before this one serve {release}: make "
+                "rollback takes them back."
+            )
         raise Failed(f"{release} failed its health check ({detail}); rolled back: {previous} serves again.")
 
     def finish(self, release, previous):
@@ -130,7 +138,7 @@ class Steps:
 
     def go_back(self, release, previous, undo):
         if undo is not None:
-            self.undo_migration(release, undo["before"], undo["dump"], previous)
+            self.migrations.undo(release, undo["before"], undo["dump"], previous)
         if previous:
             self.say(f"going back to {previous}")
             self.point_current(previous)
@@ -138,8 +146,10 @@ class Steps:
             healthy, detail = self.service.health()
             if not healthy:
                 self.journal(None)
-                raise Failed(f"{release} failed its health check; rolled back to {previous}, which does not pass it "
-                             f"either ({detail}).")
+                raise Failed(
+                    f"{release} failed its health check; rolled back to {previous}, which does not pass it "
+                    f"either ({detail})."
+                )
         self.state["pending"] = None
         self.journal(None)
 
@@ -163,39 +173,6 @@ class Steps:
             raise Refused("no release is built and waiting for this step: run the build step first.")
         return pending["release"], pending["previous"]
 
-    # --- undoing a migration --------------------------------------------------------------------
-
-    def undo_migration(self, release, before, dump, previous):
-        """The database back as `before`: the release's own downgrade, then the tables it made
-        dropped; only tables it changed are restored from the dump, once the dump is verified."""
-        revision = before["revision"]
-        if self.database.revision() != revision and revision:
-            try:
-                self.flask(release, "db", "downgrade", revision)
-            except Failed as error:
-                self.say(f"the downgrade to {revision} failed ({error})")
-        made = [name for name in self.database.tables() if name not in before["tables"]]
-        if made:
-            self.say(f"dropping what the migration made: {', '.join(sorted(made))}")
-            self.database.drop(made)
-        if self.database.snapshot() == before:
-            self.say(f"database back at revision {revision or 'none'}")
-            return
-        now_ = self.database.snapshot()
-        changed = sorted(name for name, fingerprint in before["tables"].items() if now_["tables"].get(name) != fingerprint)
-        problem = "missing" if dump is None else self.database.unusable(dump)
-        where = dump["path"] if dump else f"no dump (nothing served before {release})"
-        if problem:
-            raise Failed(f"the migration of {release} left the database changed (revision {now_['revision']}, tables "
-                         f"{', '.join(changed) or 'none'}), and the dump {where} is {problem}: the database was NOT "
-                         f"restored and nothing in it was dropped but what the migration made. Restore it by hand "
-                         f"from a good dump in {self.paths.backup_dir}, or fix forward. {previous or 'nothing'} serves.")
-        self.say(f"restoring {', '.join(changed) or 'the revision'} from {dump['path']}")
-        self.database.load(dump)
-        self.database.drop([name for name in self.database.tables() if name not in before["tables"]])
-        if self.database.snapshot() != before:
-            raise Failed(f"restoring {dump['path']} did not bring the database back as it was: restore it by hand.")
-
     # --- rollback -------------------------------------------------------------------------------
 
     def rollback_target(self):
@@ -214,7 +191,7 @@ class Steps:
         serving, (index, entry) = self.rollback_target()
         self.journal("rollback", release=entry["release"], left=serving, database=database)
         if database:
-            self.downgrade(serving, entry["revision"])
+            self.migrations.downgrade(serving, entry["revision"], serving)
         self.point_current(entry["release"])
         self.service.reload()
         self.service.require_health(f"{entry['release']} after the rollback")
@@ -229,25 +206,10 @@ class Steps:
         if not left:
             self.say("no release left by a rollback here: the database stays as it is")
             return
-        self.downgrade(left["release"], left["revision"])
+        self.migrations.downgrade(left["release"], left["revision"], self.state.serving)
         self.state["left"] = None
         self.state.save()
         self.say(f"database back at revision {left['revision'] or 'none'}")
-
-    def downgrade(self, newer, revision):
-        """The database at `revision`, by the migrations of release `newer`, after a dump."""
-        before = self.database.snapshot()
-        dump = self.database.dump(newer)
-        self.say(f"database backed up to {dump['path']}")
-        if before["revision"] == revision:
-            return
-        try:
-            self.flask(newer, "db", "downgrade", revision or "base")
-        except (Failed, Interrupted):
-            with shielded():
-                self.undo_migration(newer, before, dump, self.state.serving)
-            raise Failed(f"downgrading the database to {revision} failed; it is back as it was and "
-                         f"{self.state.serving} still serves.") from None
 
     # --- an interrupted run ---------------------------------------------------------------------
 
@@ -260,7 +222,7 @@ class Steps:
         self.say(f"an earlier run stopped during its {journal['step']} step ({journal['at']}): finishing that first")
         with shielded():
             if journal["step"] == "migrate":
-                self.undo_migration(journal["release"], journal["before"], journal["dump"], journal["previous"])
+                self.migrations.undo(journal["release"], journal["before"], journal["dump"], journal["previous"])
                 self.state["pending"] = None
             elif journal["step"] == "switch":
                 self.go_back(journal["release"], journal["previous"], journal["undo"])

@@ -15,6 +15,6 @@ WRITE = 'umask 077; rm -f "$1.new" && cat > "$1.new" && mv -f "$1.new" "$1"'
 def secret_file(dest: str, content: str):
     """Ensures dest holds content, mode 0600, owned by whoever the operation runs as (root, or the
     app user with _sudo_user); its content is never printed, not even as a diff."""
-    if host.get_fact(Sha1File, path=dest) == hashlib.sha1(content.encode()).hexdigest():
+    if host.get_fact(Sha1File, path=dest) == hashlib.sha1(content.encode(), usedforsecurity=False).hexdigest():
         return
     yield StringCommand("sh", "-c", QuoteString(WRITE), "-", QuoteString(dest), _stdin=content)

@@ -24,7 +24,9 @@ def account(user: str, hosts: list, password_hash: str):
     statements = [f"DROP USER {_quote(user)}@{_quote(at)};" for at in sorted(set(accounts) - set(hosts))]
     for at in hosts:
         if at not in accounts:
-            statements.append(f"CREATE USER {_quote(user)}@{_quote(at)} IDENTIFIED BY PASSWORD {_quote(password_hash)};")
+            statements.append(
+                f"CREATE USER {_quote(user)}@{_quote(at)} IDENTIFIED BY PASSWORD {_quote(password_hash)};"
+            )
         elif accounts[at] != wanted:
             statements.append(f"ALTER USER {_quote(user)}@{_quote(at)} IDENTIFIED BY PASSWORD {_quote(password_hash)};")
     if statements:

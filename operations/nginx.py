@@ -15,15 +15,28 @@ def site(src: io.StringIO, available: str, enabled: str):
     operation fails with nginx's own message. Reloading is the caller's (`_if=...did_change`)."""
     content = src.getvalue().encode()
     linked = host.get_fact(Link, path=enabled)
-    if (host.get_fact(Sha1File, path=available) == hashlib.sha1(content).hexdigest()
-            and linked and linked["link_target"] == available):
+    if (
+        host.get_fact(Sha1File, path=available) == hashlib.sha1(content, usedforsecurity=False).hexdigest()
+        and linked
+        and linked["link_target"] == available
+    ):
         return
     new, link, previous = QuoteString(available), QuoteString(enabled), QuoteString(f"{available}.previous")
     yield StringCommand("rm", "-f", previous, "&&", "{", "cp", "-p", new, previous, "2>/dev/null", "||", "true;", "}")
     yield FileUploadCommand(io.BytesIO(content), available)
     yield StringCommand("ln", "-sfn", new, link)
     yield StringCommand(
-        "nginx -t -q 2>&1 || {", "echo 'nginx rejects the new site (above): the previous one stays in place.' >&2;",
-        "if [ -e", previous, "]; then mv -f", previous, new, "; else rm -f", new, link, "; fi;", "exit 1; }",
+        "nginx -t -q 2>&1 || {",
+        "echo 'nginx rejects the new site (above): the previous one stays in place.' >&2;",
+        "if [ -e",
+        previous,
+        "]; then mv -f",
+        previous,
+        new,
+        "; else rm -f",
+        new,
+        link,
+        "; fi;",
+        "exit 1; }",
     )
     yield StringCommand("rm", "-f", previous)

@@ -18,8 +18,11 @@ from facts.services import ProgramState
 def serves(status, target, pip_key):
     """Whether a program's status says `target` serves with these pip settings."""
     release = (status or {}).get("release") or {}
-    return target is not None and (release.get("name"), release.get("commit"), release.get("pip_key")) == \
-        (target.name, target.commit, pip_key)
+    return target is not None and (release.get("name"), release.get("commit"), release.get("pip_key")) == (
+        target.name,
+        target.commit,
+        pip_key,
+    )
 
 
 @operation()
@@ -30,7 +33,9 @@ def ship_commits(local_repo: str, ref: str, commit: str, program: str, bundle: s
         return
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "release.bundle")
-        result = subprocess.run(["git", "-C", local_repo, "bundle", "create", path, ref], capture_output=True, text=True)
+        result = subprocess.run(
+            ["git", "-C", local_repo, "bundle", "create", path, ref], capture_output=True, text=True
+        )
         if result.returncode != 0:
             raise OperationError(f"git bundle create in {local_repo} failed: {result.stderr.strip()}")
         with open(path, "rb") as handle:
@@ -85,8 +90,9 @@ def all_hosts_ready():
 def app_running(program: str, app_name: str):
     """Ensures supervisor runs the app's gunicorn once a release serves (started, then
     health-checked, when it is stopped or FATAL)."""
-    if (host.get_fact(ReleaseStatus, program=program) or {}).get("serving") and \
-            host.get_fact(ProgramState, program=app_name) not in ("RUNNING", "STARTING"):
+    if (host.get_fact(ReleaseStatus, program=program) or {}).get("serving") and host.get_fact(
+        ProgramState, program=app_name
+    ) not in ("RUNNING", "STARTING"):
         yield StringCommand(QuoteString(program), "reload")
 
 

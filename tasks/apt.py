@@ -16,8 +16,9 @@ PACKAGES = {
 
 def packages_for(roles, firewall, tls):
     """Every package a host with these roles needs with these settings: one apt transaction."""
-    packages = PACKAGES["any"] + [package for role in ("web", "app", "db") if role in roles
-                                  for package in PACKAGES[role]]
+    packages = PACKAGES["any"] + [
+        package for role in ("web", "app", "db") if role in roles for package in PACKAGES[role]
+    ]
     return packages + (["ufw"] if firewall else []) + (["certbot"] if "web" in roles and tls == "letsencrypt" else [])
 
 
@@ -28,5 +29,6 @@ def system_packages():
     need them."""
     s = settings()
     apt.update(name="Refresh the apt cache when stale", cache_time=s.apt_cache_seconds)
-    apt.packages(name="Install the packages of the host's roles",
-                 packages=packages_for(s.roles.of(s.name), s.firewall, s.tls))
+    apt.packages(
+        name="Install the packages of the host's roles", packages=packages_for(s.roles.of(s.name), s.firewall, s.tls)
+    )

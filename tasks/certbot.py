@@ -25,35 +25,56 @@ def tls_certificate():
     if s.tls == "self-signed":
         files.directory(name=f"/etc/ssl/{s.app_name}", path=os.path.dirname(certificate.privkey), mode="0700")
         if not certificate_ready(s.tls):
-            names = ",".join([f"DNS:{name}" for name in dns_names]
-                             + [f"IP:{name}" for name in s.server_names if name not in dns_names])
-            server.shell(name="Self-signed certificate", commands=[
-                "openssl req -x509 -newkey rsa:2048 -sha256 -nodes -days 825 -subj "
-                f"{shlex.quote('/CN=' + s.server_names[0])} -addext {shlex.quote('subjectAltName=' + names)} "
-                f"-keyout {shlex.quote(certificate.privkey)} -out {shlex.quote(certificate.fullchain)} 2>/dev/null"
-            ])
+            names = ",".join(
+                [f"DNS:{name}" for name in dns_names]
+                + [f"IP:{name}" for name in s.server_names if name not in dns_names]
+            )
+            server.shell(
+                name="Self-signed certificate",
+                commands=[
+                    "openssl req -x509 -newkey rsa:2048 -sha256 -nodes -days 825 -subj "
+                    f"{shlex.quote('/CN=' + s.server_names[0])} -addext {shlex.quote('subjectAltName=' + names)} "
+                    f"-keyout {shlex.quote(certificate.privkey)} -out {shlex.quote(certificate.fullchain)} 2>/dev/null"
+                ],
+            )
     elif s.tls == "letsencrypt":
         if s.acme_ca_bundle:
-            files.put(name="CA bundle of the ACME directory", src=os.path.expanduser(s.acme_ca_bundle), dest=CA_BUNDLE,
-                      mode="0644")
+            files.put(
+                name="CA bundle of the ACME directory",
+                src=os.path.expanduser(s.acme_ca_bundle),
+                dest=CA_BUNDLE,
+                mode="0644",
+            )
             # The renewal timer talks to the same directory, so it needs the same CA bundle.
-            timer_environment = files.put(name="certbot timer trusts the ACME directory's CA",
-                                          src=render("certbot-timer.conf.j2", s, ca_bundle=CA_BUNDLE),
-                                          dest=TIMER_ENVIRONMENT, create_remote_dir=True, mode="0644")
+            timer_environment = files.put(
+                name="certbot timer trusts the ACME directory's CA",
+                src=render("certbot-timer.conf.j2", s, ca_bundle=CA_BUNDLE),
+                dest=TIMER_ENVIRONMENT,
+                create_remote_dir=True,
+                mode="0644",
+            )
         else:
             files.file(name="No CA bundle of an ACME directory", path=CA_BUNDLE, present=False)
-            timer_environment = files.file(name="certbot timer uses the system CAs", path=TIMER_ENVIRONMENT,
-                                           present=False)
+            timer_environment = files.file(
+                name="certbot timer uses the system CAs", path=TIMER_ENVIRONMENT, present=False
+            )
         systemd.daemon_reload(name="systemd reads the certbot timer's settings", _if=timer_environment.did_change)
-        files.put(name="nginx reloads after a renewal", src=render("certbot-deploy-hook.sh.j2", s),
-                  dest="/etc/letsencrypt/renewal-hooks/deploy/reload-nginx", create_remote_dir=True, mode="0755")
+        files.put(
+            name="nginx reloads after a renewal",
+            src=render("certbot-deploy-hook.sh.j2", s),
+            dest="/etc/letsencrypt/renewal-hooks/deploy/reload-nginx",
+            create_remote_dir=True,
+            mode="0755",
+        )
         systemd.service(name="certbot renewal timer is enabled", service="certbot.timer", running=True, enabled=True)
         if not certificate_ready(s.tls):
             domains = " ".join(f"-d {shlex.quote(name)}" for name in dns_names)
             environment = f"REQUESTS_CA_BUNDLE={CA_BUNDLE} " if s.acme_ca_bundle else ""
-            server.shell(name=f"Certificate for {', '.join(dns_names)} from the ACME directory", commands=[
-                f"{environment}certbot certonly --non-interactive --agree-tos --no-eff-email "
-                f"-m {shlex.quote(s.acme_email)} --server {shlex.quote(s.acme_directory)} "
-                f"--webroot -w {shlex.quote(s.acme_webroot)} --cert-name {shlex.quote(s.app_name)} {domains}"
-            ])
-
+            server.shell(
+                name=f"Certificate for {', '.join(dns_names)} from the ACME directory",
+                commands=[
+                    f"{environment}certbot certonly --non-interactive --agree-tos --no-eff-email "
+                    f"-m {shlex.quote(s.acme_email)} --server {shlex.quote(s.acme_directory)} "
+                    f"--webroot -w {shlex.quote(s.acme_webroot)} --cert-name {shlex.quote(s.app_name)} {domains}"
+                ],
+            )

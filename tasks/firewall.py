@@ -8,11 +8,11 @@ from core.settings import settings
 from facts.services import UfwStatus
 
 
-def allowed_traffic(s, ssh_port):
+def allowed_traffic(s):
     """What a host lets in: SSH always; HTTP(S) on web hosts; gunicorn's port from the web hosts
     and MariaDB's from the app hosts, when those are other hosts."""
     roles, name = s.roles, s.name
-    rules = ["OpenSSH"] + ([f"{ssh_port}/tcp"] if ssh_port != 22 else [])
+    rules = ["OpenSSH"] + ([f"{s.ssh_port}/tcp"] if s.ssh_port != 22 else [])
     if s.is_web:
         rules += ["80/tcp", "443/tcp"]
     if s.is_app and roles.serves_other_hosts(name):
@@ -28,8 +28,9 @@ def ufw_allow(rule):
     if not source:
         return f"ufw allow {shlex.quote(port)}"
     number, _, protocol = port.partition("/")
-    return (f"ufw allow from {shlex.quote(source)} to any port {shlex.quote(number)}"
-            f" proto {shlex.quote(protocol or 'tcp')}")
+    return (
+        f"ufw allow from {shlex.quote(source)} to any port {shlex.quote(number)} proto {shlex.quote(protocol or 'tcp')}"
+    )
 
 
 @deploy("Firewall")
@@ -40,13 +41,16 @@ def firewall():
     s = settings()
     if not s.firewall:
         return
-    rules = allowed_traffic(s, host.data.get("ssh_port") or 22)
+    rules = allowed_traffic(s)
     status = host.get_fact(UfwStatus)
     if status and status[0] and status[1].startswith("deny") and set(rules) <= status[2]:
         return
-    server.shell(name=f"ufw: deny incoming, allow {', '.join(rules)}", commands=[
-        *(ufw_allow(rule) for rule in rules),
-        "ufw default deny incoming",
-        "ufw default allow outgoing",
-        "ufw --force enable",
-    ])
+    server.shell(
+        name=f"ufw: deny incoming, allow {', '.join(rules)}",
+        commands=[
+            *(ufw_allow(rule) for rule in rules),
+            "ufw default deny incoming",
+            "ufw default allow outgoing",
+            "ufw --force enable",
+        ],
+    )

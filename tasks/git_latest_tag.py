@@ -15,11 +15,17 @@ def app_source():
     release program, as the app user."""
     s = settings()
     paths = s.paths
-    server.user(name=f"App user {s.app_user}", user=s.app_user, home=paths.home, shell="/bin/bash", create_home=True)
+    server.user(  # noqa: S604 (the user's login shell, not a shell command)
+        name=f"App user {s.app_user}", user=s.app_user, home=paths.home, shell="/bin/bash", create_home=True
+    )
     # Debian makes homes 0700; nginx must traverse them to serve /static.
     files.directory(name=f"{paths.home} (0751)", path=paths.home, mode="0751")
-    for path, mode in ((paths.app_dir, "0751"), (paths.releases, "0751"), (paths.venvs, "0750"),
-                       (paths.shared, "0750")):
+    for path, mode in (
+        (paths.app_dir, "0751"),
+        (paths.releases, "0751"),
+        (paths.venvs, "0750"),
+        (paths.shared, "0750"),
+    ):
         files.directory(name=f"{path} ({mode})", path=path, mode=mode, _sudo=True, _sudo_user=s.app_user)
     if s.pip_constraints:
         files.put(name="pip constraints", src=s.pip_constraints, dest=paths.pip_constraints, mode="0644")
@@ -32,6 +38,13 @@ def app_source():
     else:
         logger.info(f"{host.name}: release {release.serving or 'none'} -> {release.wanted}")
     if release.local_repo:
-        ship_commits(name=f"Commits of {release.target.name}", local_repo=release.local_repo,
-                     ref=release.target.ref, commit=release.target.commit, program=paths.program,
-                     bundle=paths.incoming_bundle, repository=paths.repo, user=s.app_user)
+        ship_commits(
+            name=f"Commits of {release.target.name}",
+            local_repo=release.local_repo,
+            ref=release.target.ref,
+            commit=release.target.commit,
+            program=paths.program,
+            bundle=paths.incoming_bundle,
+            repository=paths.repo,
+            user=s.app_user,
+        )

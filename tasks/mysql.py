@@ -25,18 +25,29 @@ def database():
     app host's private address), its password set from MariaDB's hash of it on standard input; no
     anonymous users, no `test` database, root only through the unix socket (Debian's default)."""
     s = settings()
-    config = files.put(name=f"MariaDB listens on {s.db_address} only", src=render("mariadb.cnf.j2", s), dest=CONFIG,
-                       mode="0644")
+    config = files.put(
+        name=f"MariaDB listens on {s.db_address} only", src=render("mariadb.cnf.j2", s), dest=CONFIG, mode="0644"
+    )
     started = systemd.service(name="MariaDB is running and enabled", service="mariadb", running=True, enabled=True)
-    restart = systemd.service(name="Restart MariaDB for its new config", service="mariadb", restarted=True,
-                              _if=config.did_change)
+    restart = systemd.service(
+        name="Restart MariaDB for its new config", service="mariadb", restarted=True, _if=config.did_change
+    )
     RESTARTS[s.name] = (started, restart)
     mysql.database(name=f"Database {s.db_name}", database=s.db_name, charset="utf8", collate="utf8_bin")
     clients = list(s.roles.db_clients)
-    account(name=f"Database user {s.db_user} at {', '.join(clients)} alone, with its password", user=s.db_user,
-            hosts=clients, password_hash=app_secrets().db_password_hash)
+    account(
+        name=f"Database user {s.db_user} at {', '.join(clients)} alone, with its password",
+        user=s.db_user,
+        hosts=clients,
+        password_hash=app_secrets().db_password_hash,
+    )
     for client in clients:
-        mysql.privileges(name=f"{s.db_user}@{client} has every right on {s.db_name} alone", user=s.db_user,
-                         user_hostname=client, privileges=["ALL"], database=s.db_name)
+        mysql.privileges(
+            name=f"{s.db_user}@{client} has every right on {s.db_name} alone",
+            user=s.db_user,
+            user_hostname=client,
+            privileges=["ALL"],
+            database=s.db_name,
+        )
     mysql.database(name="No test database", database="test", present=False)
     account(name="No anonymous MariaDB users", user="", hosts=[], password_hash="")

@@ -12,8 +12,13 @@ from tasks.certbot import tls_certificate
 
 def site_config(s, certificate, down=()):
     """The nginx site of a web host, with the app hosts in `down` taken out."""
-    return render("nginx-site.conf.j2", s, certificate=certificate, down=list(down),
-                  ip_names=[name for name in s.server_names if is_ip(name)])
+    return render(
+        "nginx-site.conf.j2",
+        s,
+        certificate=certificate,
+        down=list(down),
+        ip_names=[name for name in s.server_names if is_ip(name)],
+    )
 
 
 def site_paths(s):
@@ -39,8 +44,9 @@ def web_server():
     files.directory(name="ACME webroot", path=s.acme_webroot, mode="0755")
     default = files.link(name="nginx default site disabled", path="/etc/nginx/sites-enabled/default", present=False)
     systemd.service(name="nginx is running and enabled", service="nginx", running=True, enabled=True)
-    systemd.service(name="Reload nginx without its default site", service="nginx", reloaded=True,
-                    _if=any_changed(default))
+    systemd.service(
+        name="Reload nginx without its default site", service="nginx", reloaded=True, _if=any_changed(default)
+    )
     serving = served_certificate()
     serve(s, serving, f"nginx site {s.app_name}, enabled once nginx -t accepts it")
     tls_certificate()

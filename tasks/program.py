@@ -18,5 +18,9 @@ def release_program_installed():
     for path, mode in ((paths.state_dir, "0700"), (paths.config_dir, "0755"), (paths.backup_dir, "0700")):
         files.directory(name=f"{path} ({mode}, root's)", path=path, user="root", group="root", mode=mode)
     files.put(name=f"{paths.program}", src=io.BytesIO(release_program()), dest=paths.program, mode="0755")
-    files.put(name=f"{paths.release_config}", src=render("release.json.j2", s, repo_url=s.repo if is_git_url(s.repo)
-                                                          else None), dest=paths.release_config, mode="0644")
+    files.put(
+        name=f"{paths.release_config}",
+        src=render("release.json.j2", s, repo_url=s.repo if is_git_url(s.repo) else None),
+        dest=paths.release_config,
+        mode="0644",
+    )

@@ -29,17 +29,26 @@ def rolling(s, hosts, action, arguments):
     batch taken out of nginx meanwhile (a batch of every app host stays in: nginx needs one)."""
     size = s.rolling_batch_size
     available, enabled = site_paths(s)
-    for batch in host.loop([hosts[index:index + size] for index in range(0, len(hosts), size)]):
+    for batch in host.loop([hosts[index : index + size] for index in range(0, len(hosts), size)]):
         out = batch if len(batch) < len(s.roles.app) else []
         if s.is_web:
-            taken_out = site(name=f"Take {', '.join(batch)} out of nginx", available=available, enabled=enabled,
-                             src=site_config(s, certificate_for(s.tls), down=out))
+            taken_out = site(
+                name=f"Take {', '.join(batch)} out of nginx",
+                available=available,
+                enabled=enabled,
+                src=site_config(s, certificate_for(s.tls), down=out),
+            )
             systemd.service(name="Reload nginx", service="nginx", reloaded=True, _if=taken_out.did_change)
-        on_hosts(name=f"{action} {', '.join(batch)}", hosts=batch, program=s.paths.program, arguments=arguments,
-                 report=True)
+        on_hosts(
+            name=f"{action} {', '.join(batch)}", hosts=batch, program=s.paths.program, arguments=arguments, report=True
+        )
         if s.is_web:
-            put_back = site(name=f"Put {', '.join(batch)} back into nginx", available=available, enabled=enabled,
-                            src=site_config(s, certificate_for(s.tls)))
+            put_back = site(
+                name=f"Put {', '.join(batch)} back into nginx",
+                available=available,
+                enabled=enabled,
+                src=site_config(s, certificate_for(s.tls)),
+            )
             systemd.service(name="Reload nginx", service="nginx", reloaded=True, _if=put_back.did_change)
 
 
@@ -61,11 +70,25 @@ def release_app():
     arguments = target_arguments(plans[host.name]) if s.is_app else []
     if len(s.roles.app) == 1:
         if s.is_app:
-            run_program(name=f"Release {change}", program=s.paths.program, arguments=[*BY, "deploy", *arguments],
-                        target=plans[host.name].target, pip_key=s.pip_key, report=True)
+            run_program(
+                name=f"Release {change}",
+                program=s.paths.program,
+                arguments=[*BY, "deploy", *arguments],
+                target=plans[host.name].target,
+                pip_key=s.pip_key,
+                report=True,
+            )
         return
-    on_hosts(name=f"Build {first.wanted} on {', '.join(s.roles.app)}", hosts=list(s.roles.app),
-             program=s.paths.program, arguments=[*BY, "build", *arguments])
-    on_hosts(name=f"Migrate the database once, on {s.roles.migrating_host}", hosts=[s.roles.migrating_host],
-             program=s.paths.program, arguments=[*BY, "migrate"])
+    on_hosts(
+        name=f"Build {first.wanted} on {', '.join(s.roles.app)}",
+        hosts=list(s.roles.app),
+        program=s.paths.program,
+        arguments=[*BY, "build", *arguments],
+    )
+    on_hosts(
+        name=f"Migrate the database once, on {s.roles.migrating_host}",
+        hosts=[s.roles.migrating_host],
+        program=s.paths.program,
+        arguments=[*BY, "migrate"],
+    )
     rolling(s, changed, f"Switch to {first.wanted}:", [*BY, "switch"])

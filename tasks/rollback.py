@@ -19,9 +19,14 @@ def rollback_release():
         if status.get("previous"):
             logger.info(f"{host.name}: rollback {status['serving']} -> {status['previous']}")
     if len(s.roles.app) == 1:
-        on_hosts(name="Rollback", hosts=list(s.roles.app), program=s.paths.program, arguments=[*BY, "rollback"],
-                 report=True)
+        on_hosts(
+            name="Rollback", hosts=list(s.roles.app), program=s.paths.program, arguments=[*BY, "rollback"], report=True
+        )
         return
     rolling(s, list(s.roles.app), "Roll back", [*BY, "rollback-switch"])
-    on_hosts(name=f"Undo the newer release's migrations, on {s.roles.migrating_host}",
-             hosts=[s.roles.migrating_host], program=s.paths.program, arguments=[*BY, "rollback-database"])
+    on_hosts(
+        name=f"Undo the newer release's migrations, on {s.roles.migrating_host}",
+        hosts=[s.roles.migrating_host],
+        program=s.paths.program,
+        arguments=[*BY, "rollback-database"],
+    )

@@ -18,13 +18,25 @@ def app_server(env_file):
     release's."""
     s = settings()
     files.directory(name=f"Log folder {s.log_dir}", path=s.log_dir, user=s.app_user, group="adm", mode="0750")
-    files.put(name=f"logrotate rotates {s.log_dir}", src=render("logrotate.j2", s),
-              dest=f"/etc/logrotate.d/{s.app_name}", mode="0644")
+    files.put(
+        name=f"logrotate rotates {s.log_dir}",
+        src=render("logrotate.j2", s),
+        dest=f"/etc/logrotate.d/{s.app_name}",
+        mode="0644",
+    )
     systemd.service(name="supervisor is running and enabled", service="supervisor", running=True, enabled=True)
-    program = files.put(name=f"supervisor program {s.app_name}", src=render("supervisor.conf.j2", s),
-                        dest=f"/etc/supervisor/conf.d/{s.app_name}.conf", mode="0644")
+    program = files.put(
+        name=f"supervisor program {s.app_name}",
+        src=render("supervisor.conf.j2", s),
+        dest=f"/etc/supervisor/conf.d/{s.app_name}.conf",
+        mode="0644",
+    )
     if not plan(host).serving:
         return  # nothing to run yet
     database_restarted = restarted(s.roles.db)
-    run_program(name=f"Reload {s.app_name} gracefully", program=s.paths.program, arguments=["reload"],
-                _if=lambda: program.did_change() or env_file.did_change() or database_restarted())
+    run_program(
+        name=f"Reload {s.app_name} gracefully",
+        program=s.paths.program,
+        arguments=["reload"],
+        _if=lambda: program.did_change() or env_file.did_change() or database_restarted(),
+    )

@@ -18,13 +18,22 @@ def app_environment():
     s = settings()
     secrets = app_secrets()
     paths = s.paths
-    secret_file(name=f"{paths.secrets_file} (0600, root's)", dest=paths.secrets_file,
-                content=render_text("secrets.env.j2", s, secret_key=secrets.secret_key,
-                                    db_password=secrets.db_password))
-    secret_file(name=f"{paths.db_client_file} (0600, root's)", dest=paths.db_client_file,
-                content=render_text("mysql-client.cnf.j2", s, db_password=secrets.db_password))
+    secret_file(
+        name=f"{paths.secrets_file} (0600, root's)",
+        dest=paths.secrets_file,
+        content=render_text("secrets.env.j2", s, secret_key=secrets.secret_key, db_password=secrets.db_password),
+    )
+    secret_file(
+        name=f"{paths.db_client_file} (0600, root's)",
+        dest=paths.db_client_file,
+        content=render_text("mysql-client.cnf.j2", s, db_password=secrets.db_password),
+    )
     host_part = "localhost" if s.db_address == "127.0.0.1" else s.db_address
     url = f"mysql+pymysql://{s.db_user}:{quote(secrets.db_password, safe='')}@{host_part}:{s.db_port}/{s.db_name}"
-    return secret_file(name=f"{paths.env_file} (0600, the app user's)", dest=paths.env_file,
-                       content=render_text("env.j2", s, secret_key=secrets.secret_key, database_url=url),
-                       _sudo=True, _sudo_user=s.app_user)
+    return secret_file(
+        name=f"{paths.env_file} (0600, the app user's)",
+        dest=paths.env_file,
+        content=render_text("env.j2", s, secret_key=secrets.secret_key, database_url=url),
+        _sudo=True,
+        _sudo_user=s.app_user,
+    )

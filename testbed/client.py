@@ -19,8 +19,10 @@ def http_get(url, timeout=10, follow_redirects=True, host=None, method="GET", bo
         context = ssl.create_default_context()
         context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
         connection = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout, context=context)
-        connection.sock = context.wrap_socket(socket.create_connection((parts.hostname, parts.port), timeout=timeout),
-                                              server_hostname=None if _is_ip(name.split(":")[0]) else name.split(":")[0])
+        connection.sock = context.wrap_socket(
+            socket.create_connection((parts.hostname, parts.port), timeout=timeout),
+            server_hostname=None if _is_ip(name.split(":")[0]) else name.split(":")[0],
+        )
     else:
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
@@ -34,8 +36,14 @@ def http_get(url, timeout=10, follow_redirects=True, host=None, method="GET", bo
         location = urllib.parse.urljoin(url, response_headers["Location"])
         target = urllib.parse.urlsplit(location)
         # our servers are reached at 127.0.0.1 whatever name they redirect to
-        return http_get(urllib.parse.urlunsplit((target.scheme, f"127.0.0.1:{target.port or parts.port}", target.path,
-                                                 target.query, "")), timeout, True, target.netloc)
+        return http_get(
+            urllib.parse.urlunsplit(
+                (target.scheme, f"127.0.0.1:{target.port or parts.port}", target.path, target.query, "")
+            ),
+            timeout,
+            True,
+            target.netloc,
+        )
     return status, response_headers, text
 
 
@@ -87,8 +95,9 @@ class Load:
         if getattr(self.local, "connection", None) is None:
             context = ssl.create_default_context()
             context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-            self.local.connection = http.client.HTTPSConnection("127.0.0.1", self.port, context=context,
-                                                                timeout=self.timeout)
+            self.local.connection = http.client.HTTPSConnection(
+                "127.0.0.1", self.port, context=context, timeout=self.timeout
+            )
             self.local.reused = False
         return self.local.connection
 
@@ -102,8 +111,10 @@ class Load:
             return response.status
         except Exception as error:
             self.local.connection = None
-            closed_while_idle = isinstance(error, (ConnectionResetError, BrokenPipeError)) or \
-                type(error).__name__ == "RemoteDisconnected"
+            closed_while_idle = (
+                isinstance(error, (ConnectionResetError, BrokenPipeError))
+                or type(error).__name__ == "RemoteDisconnected"
+            )
             if reused and closed_while_idle:
                 self.retried += 1
                 return self._get()
@@ -143,9 +154,11 @@ class Load:
     def longest_gap(self):
         """Longest time without a successful response, in seconds."""
         moments = [self.started, *sorted(self.successes), self.ended]
-        return max(later - earlier for earlier, later in zip(moments, moments[1:]))
+        return max(later - earlier for earlier, later in zip(moments, moments[1:], strict=False))
 
     def summary(self):
-        return (f"{self.sent} requests in {self.ended - self.started:.1f}s, {len(self.failures)} failed, "
-                f"{self.retried} sent again on a new connection, "
-                f"longest gap without a success {self.longest_gap():.2f}s")
+        return (
+            f"{self.sent} requests in {self.ended - self.started:.1f}s, {len(self.failures)} failed, "
+            f"{self.retried} sent again on a new connection, "
+            f"longest gap without a success {self.longest_gap():.2f}s"
+        )

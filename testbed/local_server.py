@@ -8,6 +8,7 @@ Usage: python -m testbed.local_server start|stop|status
 """
 
 import argparse
+import contextlib
 import glob
 import os
 import shutil
@@ -23,7 +24,8 @@ IMAGE = "flask-deploy/debian12:1"
 DEFAULT_NAME = "flask-deploy-server"
 STATE_DIR_VARIABLE = "LOCAL_SERVER_STATE_DIR"  # its SSH key, known_hosts and the sample app's repository
 STATE_DIR = os.environ.get(STATE_DIR_VARIABLE) or os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".local")
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".local"
+)
 # Its ports on 127.0.0.1: each (environment variable, default).
 SSH_PORT = ("LOCAL_SERVER_SSH_PORT", 2222)
 HTTP_PORT = ("LOCAL_SERVER_HTTP_PORT", 8080)
@@ -55,6 +57,8 @@ def inventory_roles():
         "public_https_port": port(HTTPS_PORT),
     }
     return {role: [(INVENTORY_NAME, data)] for role in ("web", "app", "db")}
+
+
 HOST_CA_GLOB = "/usr/local/share/ca-certificates/*.crt"
 BASE_PACKAGES = "systemd,systemd-sysv,dbus,openssh-server,python3,sudo,ca-certificates,curl,iproute2,procps"
 
@@ -135,8 +139,15 @@ def wait_for_ssh(ssh_port, timeout=60):
     raise RuntimeError(f"sshd did not answer on 127.0.0.1:{ssh_port} within {timeout}s")
 
 
-def start(name=DEFAULT_NAME, ssh_port=None, http_port=None, https_port=None, state_dir=STATE_DIR, network=None,
-          publish_web=True):
+def start(
+    name=DEFAULT_NAME,
+    ssh_port=None,
+    http_port=None,
+    https_port=None,
+    state_dir=STATE_DIR,
+    network=None,
+    publish_web=True,
+):
     """Create (or reuse) and start the server; returns the container. Ports default to the
     LOCAL_SERVER_* ones; HTTP(S) are published only with `publish_web`; `network` is the Docker
     network to join (default: Docker's bridge)."""
@@ -163,15 +174,16 @@ def start(name=DEFAULT_NAME, ssh_port=None, http_port=None, https_port=None, sta
             tmpfs={"/run": "", "/run/lock": ""},
             volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
             cgroupns="host",
-            ports={f"{port}/tcp": ("127.0.0.1", published) for port, published in
-                   ((22, ssh_port), (80, http_port), (443, https_port)) if published},
+            ports={
+                f"{port}/tcp": ("127.0.0.1", published)
+                for port, published in ((22, ssh_port), (80, http_port), (443, https_port))
+                if published
+            },
             network=network,
         )
         # A new container has new host keys: forget the old ones.
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.remove(os.path.join(state_dir, "known_hosts"))
-        except FileNotFoundError:
-            pass
     deadline = time.time() + 60
     while container.exec_run(["systemctl", "is-system-running"]).output.strip() not in (b"running", b"degraded"):
         if time.time() > deadline:
@@ -180,17 +192,16 @@ def start(name=DEFAULT_NAME, ssh_port=None, http_port=None, https_port=None, sta
     run(
         container,
         "install -d -m 0700 /root/.ssh && "
-        f"grep -qxF '{public_key}' /root/.ssh/authorized_keys 2>/dev/null || echo '{public_key}' >> /root/.ssh/authorized_keys",
+        f"grep -qxF '{public_key}' /root/.ssh/authorized_keys 2>/dev/null || "
+        f"echo '{public_key}' >> /root/.ssh/authorized_keys",
     )
     wait_for_ssh(ssh_port)
     return container
 
 
 def stop(name=DEFAULT_NAME):
-    try:
+    with contextlib.suppress(docker.errors.NotFound):
         client().containers.get(name).remove(force=True)
-    except docker.errors.NotFound:
-        pass
 
 
 def main():

@@ -22,11 +22,18 @@ class Repo:
     def git(self, *args):
         self.clock += 60  # strictly increasing dates: "latest tag" is ordered by commit date
         stamp = f"{self.clock} +0000"
-        env = dict(os.environ, GIT_AUTHOR_DATE=stamp, GIT_COMMITTER_DATE=stamp, GIT_AUTHOR_NAME="Sample",
-                   GIT_AUTHOR_EMAIL="sample@example.org", GIT_COMMITTER_NAME="Sample",
-                   GIT_COMMITTER_EMAIL="sample@example.org")
-        return subprocess.run(["git", "-C", self.path, *args], check=True, env=env, capture_output=True,
-                              text=True).stdout.strip()
+        env = dict(
+            os.environ,
+            GIT_AUTHOR_DATE=stamp,
+            GIT_COMMITTER_DATE=stamp,
+            GIT_AUTHOR_NAME="Sample",
+            GIT_AUTHOR_EMAIL="sample@example.org",
+            GIT_COMMITTER_NAME="Sample",
+            GIT_COMMITTER_EMAIL="sample@example.org",
+        )
+        return subprocess.run(
+            ["git", "-C", self.path, *args], check=True, env=env, capture_output=True, text=True
+        ).stdout.strip()
 
     def write(self, relative_path, text):
         full = os.path.join(self.path, relative_path)
@@ -74,10 +81,20 @@ def downgrade():
 
 def migration(revision, down_revision, message, upgrade, downgrade):
     """(path, text) of an Alembic migration for Repo.release(files=...)."""
-    indent = lambda lines: "\n".join("    " + line for line in lines.splitlines())
-    return (f"migrations/versions/{revision}_{message.replace(' ', '_')}.py",
-            MIGRATION.format(message=message, revision=revision, down_revision=down_revision,
-                             upgrade=indent(upgrade), downgrade=indent(downgrade)))
+
+    def indent(lines):
+        return "\n".join("    " + line for line in lines.splitlines())
+
+    return (
+        f"migrations/versions/{revision}_{message.replace(' ', '_')}.py",
+        MIGRATION.format(
+            message=message,
+            revision=revision,
+            down_revision=down_revision,
+            upgrade=indent(upgrade),
+            downgrade=indent(downgrade),
+        ),
+    )
 
 
 def build(dest):

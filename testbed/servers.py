@@ -37,8 +37,15 @@ class Server:
             self.ssh_port = free_port()
             self.http_port, self.https_port = (free_port(), free_port()) if web else (None, None)
             try:
-                self.container = local_server.start(self.name, self.ssh_port, self.http_port, self.https_port,
-                                                    state_dir=state_dir, network=network, publish_web=web)
+                self.container = local_server.start(
+                    self.name,
+                    self.ssh_port,
+                    self.http_port,
+                    self.https_port,
+                    state_dir=state_dir,
+                    network=network,
+                    publish_web=web,
+                )
                 break
             except docker.errors.APIError as error:
                 local_server.stop(self.name)
@@ -78,10 +85,15 @@ class Server:
 
     def deploy_command(self, *args, env=None, deploy_file="deploy.py"):
         """(command, environment) of a deploy to this server, to run from the repository's root."""
-        variables = dict(os.environ, **{local_server.SSH_PORT[0]: str(self.ssh_port),
-                                        local_server.HTTPS_PORT[0]: str(self.https_port),
-                                        local_server.STATE_DIR_VARIABLE: self.state_dir,
-                                        environment.APP_REPO: self.repo})
+        variables = dict(
+            os.environ,
+            **{
+                local_server.SSH_PORT[0]: str(self.ssh_port),
+                local_server.HTTPS_PORT[0]: str(self.https_port),
+                local_server.STATE_DIR_VARIABLE: self.state_dir,
+                environment.APP_REPO: self.repo,
+            },
+        )
         for variable in (*environment.HOST_VARIABLES, environment.SECRET_KEY, environment.DB_PASSWORD):
             variables.pop(variable, None)
         variables.update(env or {})
@@ -106,9 +118,10 @@ class Cluster:
         self.network = local_server.client().networks.create(f"flask-deploy-test-{secrets.token_hex(3)}")
         self.roles = ["web", *(f"app{number}" for number in range(1, apps + 1)), "db"]
         with concurrent.futures.ThreadPoolExecutor() as pool:
-            servers = pool.map(lambda role: Server(state_dir, repo, network=self.network.name, web=role == "web"),
-                               self.roles)
-            self.servers = dict(zip(self.roles, servers))
+            servers = pool.map(
+                lambda role: Server(state_dir, repo, network=self.network.name, web=role == "web"), self.roles
+            )
+            self.servers = dict(zip(self.roles, servers, strict=True))
         self.web = self.servers["web"]
         self.apps = [self.servers[role] for role in self.roles if role.startswith("app")]
         self.db = self.servers["db"]
@@ -126,14 +139,25 @@ class Cluster:
 
     def deploy(self, *args, deploy_file="deploy.py"):
         """pyinfra inventory.py deploy.py with the hosts given by role, as a user would list them."""
-        env = {environment.ROLE_HOSTS["web"]: self.entry(self.web),
-               environment.ROLE_HOSTS["app"]: ",".join(self.entry(app) for app in self.apps),
-               environment.ROLE_HOSTS["db"]: self.entry(self.db),
-               environment.SSH_KEY: os.path.join(self.web.state_dir, "id_ed25519"),
-               environment.SSH_KNOWN_HOSTS: os.path.join(self.web.state_dir, "known_hosts_cluster")}
-        settings = ("--data", f"repo={self.web.repo}", "--data", "tls=self-signed", "--data",
-                    "server_names=localhost,127.0.0.1", "--data", f"public_https_port={self.web.https_port}",
-                    "--data", "expose_upstream_addr=True")
+        env = {
+            environment.ROLE_HOSTS["web"]: self.entry(self.web),
+            environment.ROLE_HOSTS["app"]: ",".join(self.entry(app) for app in self.apps),
+            environment.ROLE_HOSTS["db"]: self.entry(self.db),
+            environment.SSH_KEY: os.path.join(self.web.state_dir, "id_ed25519"),
+            environment.SSH_KNOWN_HOSTS: os.path.join(self.web.state_dir, "known_hosts_cluster"),
+        }
+        settings = (
+            "--data",
+            f"repo={self.web.repo}",
+            "--data",
+            "tls=self-signed",
+            "--data",
+            "server_names=localhost,127.0.0.1",
+            "--data",
+            f"public_https_port={self.web.https_port}",
+            "--data",
+            "expose_upstream_addr=True",
+        )
         return self.web.deploy(*settings, *args, env=env, deploy_file=deploy_file)
 
     def remove(self):

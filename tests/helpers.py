@@ -8,11 +8,18 @@ from core.roles import Roles
 from core.settings import resolve
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULTS = {name: value for name, value in runpy.run_path(os.path.join(ROOT, "group_data", "all.py")).items()
-            if not name.startswith("_")}
+DEFAULTS = {
+    name: value
+    for name, value in runpy.run_path(os.path.join(ROOT, "group_data", "all.py")).items()
+    if not name.startswith("_")
+}
 ALONE = Roles(web=("one",), app=("one",), db="one", addresses=(("one", "127.0.0.1"),))
-SPREAD = Roles(web=("web",), app=("app1", "app2"), db="db",
-               addresses=(("web", "10.0.0.1"), ("app1", "10.0.0.2"), ("app2", "10.0.0.3"), ("db", "10.0.0.4")))
+SPREAD = Roles(
+    web=("web",),
+    app=("app1", "app2"),
+    db="db",
+    addresses=(("web", "10.0.0.1"), ("app1", "10.0.0.2"), ("app2", "10.0.0.3"), ("db", "10.0.0.4")),
+)
 
 
 def data(**overrides):

@@ -31,8 +31,14 @@ PEBBLE_CONFIG = {
         "externalAccountBindingRequired": False,
     }
 }
-COMMON = ("--data", f"domain={DOMAIN}", "--data", f"server_names={DOMAIN},www.{DOMAIN}", "--data",
-          "public_https_port=443")
+COMMON = (
+    "--data",
+    f"domain={DOMAIN}",
+    "--data",
+    f"server_names={DOMAIN},www.{DOMAIN}",
+    "--data",
+    "public_https_port=443",
+)
 
 
 def served_certificate(server, minimum=None, maximum=None):
@@ -44,11 +50,18 @@ def served_certificate(server, minimum=None, maximum=None):
         context.set_ciphers("DEFAULT:@SECLEVEL=0")  # so that this client itself offers TLS 1.1
     context.minimum_version = minimum or ssl.TLSVersion.MINIMUM_SUPPORTED
     context.maximum_version = maximum or ssl.TLSVersion.MAXIMUM_SUPPORTED
-    with socket.create_connection(("127.0.0.1", server.https_port), timeout=10) as sock:
-        with context.wrap_socket(sock, server_hostname=DOMAIN) as tls:
-            pem = ssl.DER_cert_to_PEM_cert(tls.getpeercert(binary_form=True))
-    text = subprocess.run(["openssl", "x509", "-noout", "-subject", "-issuer", "-serial", "-ext", "subjectAltName"],
-                          input=pem, capture_output=True, text=True, check=True).stdout
+    with (
+        socket.create_connection(("127.0.0.1", server.https_port), timeout=10) as sock,
+        context.wrap_socket(sock, server_hostname=DOMAIN) as tls,
+    ):
+        pem = ssl.DER_cert_to_PEM_cert(tls.getpeercert(binary_form=True))
+    text = subprocess.run(
+        ["openssl", "x509", "-noout", "-subject", "-issuer", "-serial", "-ext", "subjectAltName"],
+        input=pem,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith(" "))
     fields["names"] = {item.strip()[4:] for item in text.split("\n", 4)[-1].split(",") if "DNS:" in item}
     return fields
@@ -70,15 +83,20 @@ def pebble(server, self_signed, tmp_path_factory):
     """Pebble as the ACME CA inside the server, the site's names mapped to 127.0.0.1 there; returns
     the local copy of pebble's TLS certificate (the deploy's `acme_ca_bundle`)."""
     server.sh("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pebble >/dev/null")
-    server.sh("mkdir -p /etc/pebble && openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost "
-              "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout /etc/pebble/key.pem "
-              "-out /etc/pebble/cert.pem 2>/dev/null")
+    server.sh(
+        "mkdir -p /etc/pebble && openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost "
+        "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout /etc/pebble/key.pem "
+        "-out /etc/pebble/cert.pem 2>/dev/null"
+    )
     server.sh(f"cat > /etc/pebble/config.json <<'EOF'\n{json.dumps(PEBBLE_CONFIG)}\nEOF")
-    server.sh("systemd-run --unit pebble --setenv PEBBLE_VA_NOSLEEP=1 --setenv PEBBLE_WFE_NONCEREJECT=0 "
-              "/usr/bin/pebble -config /etc/pebble/config.json")
+    server.sh(
+        "systemd-run --unit pebble --setenv PEBBLE_VA_NOSLEEP=1 --setenv PEBBLE_WFE_NONCEREJECT=0 "
+        "/usr/bin/pebble -config /etc/pebble/config.json"
+    )
     server.sh(f"echo '127.0.0.1 {' '.join(sorted(NAMES))}' >> /etc/hosts")
-    server.sh("for i in $(seq 50); do curl -skf https://localhost:14000/dir >/dev/null && exit 0; sleep 0.2; done; "
-              "exit 1")
+    server.sh(
+        "for i in $(seq 50); do curl -skf https://localhost:14000/dir >/dev/null && exit 0; sleep 0.2; done; exit 1"
+    )
     archive, _ = server.container.get_archive("/etc/pebble/cert.pem")
     bundle = tmp_path_factory.mktemp("pebble") / "pebble-ca.pem"
     with tarfile.open(fileobj=io.BytesIO(b"".join(archive))) as tar:
@@ -87,8 +105,17 @@ def pebble(server, self_signed, tmp_path_factory):
 
 
 def letsencrypt_args(bundle):
-    return (*COMMON, "--data", "tls=letsencrypt", "--data", "acme_email=ops@example.org",
-            "--data", "acme_directory=https://localhost:14000/dir", "--data", f"acme_ca_bundle={bundle}")
+    return (
+        *COMMON,
+        "--data",
+        "tls=letsencrypt",
+        "--data",
+        "acme_email=ops@example.org",
+        "--data",
+        "acme_directory=https://localhost:14000/dir",
+        "--data",
+        f"acme_ca_bundle={bundle}",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -115,8 +142,9 @@ def test_switch_to_letsencrypt_gets_a_certificate_from_the_acme_ca(server, issue
 def test_http_redirects_to_https_except_acme_challenges(server, issued):
     status, headers, _ = http_get(f"{server.url}/some/path?q=1", follow_redirects=False, host=DOMAIN)
     assert status == 301 and headers["Location"] == f"https://{DOMAIN}/some/path?q=1"
-    server.sh("mkdir -p /var/www/acme/.well-known/acme-challenge && "
-              "echo token > /var/www/acme/.well-known/acme-challenge/x")
+    server.sh(
+        "mkdir -p /var/www/acme/.well-known/acme-challenge && echo token > /var/www/acme/.well-known/acme-challenge/x"
+    )
     status, _, body = http_get(f"{server.url}/.well-known/acme-challenge/x", follow_redirects=False, host=DOMAIN)
     assert status == 200 and body.strip() == "token"
 
@@ -144,7 +172,10 @@ def test_second_deploy_changes_nothing_and_requests_no_certificate(server, issue
 
 def test_forced_renewal_is_served_without_a_manual_reload(server, issued):
     before = served_certificate(server)["serial"]
-    server.sh("REQUESTS_CA_BUNDLE=/etc/letsencrypt/acme-directory-ca.pem certbot renew --force-renewal --no-random-sleep-on-renew -q")
+    server.sh(
+        "REQUESTS_CA_BUNDLE=/etc/letsencrypt/acme-directory-ca.pem certbot renew --force-renewal "
+        "--no-random-sleep-on-renew -q"
+    )
     deadline = time.time() + 10
     while served_certificate(server)["serial"] == before:
         assert time.time() < deadline, "nginx still serves the old certificate after the renewal"

@@ -54,8 +54,11 @@ def app_addresses(cluster):
 def probe(source, address, port):
     """What a TCP client on `source` first reads from address:port (MariaDB speaks first), or the
     error of its connection, within 3 s."""
-    return source.sh("python3 -c 'import socket, sys; print(socket.create_connection((sys.argv[1], int(sys.argv[2])), "
-                     f"timeout=3).recv(300))' {address} {port} 2>&1 | tail -n 1", check=False)
+    return source.sh(
+        "python3 -c 'import socket, sys; print(socket.create_connection((sys.argv[1], int(sys.argv[2])), "
+        f"timeout=3).recv(300))' {address} {port} 2>&1 | tail -n 1",
+        check=False,
+    )
 
 
 def test_requests_through_the_web_host_reach_both_app_hosts(cluster, first_deploy):
@@ -81,8 +84,13 @@ def test_gunicorn_and_mariadb_listen_on_private_addresses_for_their_clients_only
         address = cluster.address(app)
         assert f"{address}:8000" in app.sh("ss -ltnH 'sport = :8000'")
         # the web host reaches gunicorn; the db host does not
-        assert cluster.web.sh(f"curl -s -o /dev/null -w '%{{http_code}}' -H 'Host: localhost' http://{address}:8000/") == "200"
-        assert cluster.db.sh(f"curl -s -m 3 -o /dev/null -w '%{{http_code}}' http://{address}:8000/", check=False) == "000"
+        assert (
+            cluster.web.sh(f"curl -s -o /dev/null -w '%{{http_code}}' -H 'Host: localhost' http://{address}:8000/")
+            == "200"
+        )
+        assert (
+            cluster.db.sh(f"curl -s -m 3 -o /dev/null -w '%{{http_code}}' http://{address}:8000/", check=False) == "000"
+        )
         # MariaDB greets the app hosts
         assert "MariaDB" in probe(app, db_address, 3306)
     assert f"{db_address}:3306" in cluster.db.sh("ss -ltnH 'sport = :3306'")
@@ -96,7 +104,8 @@ def test_gunicorn_and_mariadb_listen_on_private_addresses_for_their_clients_only
     cluster.db.sh(f"ufw insert 1 allow {rule}")
     try:
         assert f"Host '{web_address}' is not allowed to connect to this MariaDB server" in probe(
-            cluster.web, db_address, 3306)
+            cluster.web, db_address, 3306
+        )
     finally:
         cluster.db.sh(f"ufw delete allow {rule}")
 
@@ -113,11 +122,20 @@ def test_a_stopped_app_host_is_skipped_and_every_request_answers(cluster, first_
 
 
 def test_rolling_update_under_load_fails_no_request_and_migrates_once(cluster, repo, first_deploy):
-    repo.release("v1.2.0", files=[migration(
-        "0002", "0001", "comments table",
-        "op.create_table('comment', sa.Column('id', sa.Integer(), primary_key=True), sa.Column('body', sa.String(140)))\n"
-        "op.execute(\"INSERT INTO comment (body) VALUES ('one row per run of this migration')\")",
-        "op.drop_table('comment')")])
+    repo.release(
+        "v1.2.0",
+        files=[
+            migration(
+                "0002",
+                "0001",
+                "comments table",
+                "op.create_table('comment', sa.Column('id', sa.Integer(), primary_key=True), "
+                "sa.Column('body', sa.String(140)))\n"
+                "op.execute(\"INSERT INTO comment (body) VALUES ('one row per run of this migration')\")",
+                "op.drop_table('comment')",
+            )
+        ],
+    )
     with Load(cluster.url + "/", rate=20) as load:
         result = cluster.deploy()
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]

@@ -3,8 +3,20 @@ which tag is the latest, and when a tag may not be deployed."""
 
 import pytest
 
-from flask_release.identity import (Ref, Refused, Target, check_immutable, check_name, check_not_older, latest_tag,
-                                    parse_refs, pip_key, resolve, venv_key, version_key)
+from flask_release.identity import (
+    Ref,
+    Refused,
+    Target,
+    check_immutable,
+    check_name,
+    check_not_older,
+    latest_tag,
+    parse_refs,
+    pip_key,
+    resolve,
+    venv_key,
+    version_key,
+)
 
 A, B, C = "a" * 40, "b" * 40, "c" * 40
 
@@ -14,8 +26,23 @@ def test_plain_names_make_releases(name):
     assert check_name(name, "tag") == name
 
 
-@pytest.mark.parametrize("name", ["v9$(touch /tmp/pwned)", "-x", ".hidden", "..", "a/b", "v1 2", "x" * 101, "",
-                                  "v1;reboot", "v1`id`", "v1\nv2", "v1.partial"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "v9$(touch /tmp/pwned)",
+        "-x",
+        ".hidden",
+        "..",
+        "a/b",
+        "v1 2",
+        "x" * 101,
+        "",
+        "v1;reboot",
+        "v1`id`",
+        "v1\nv2",
+        "v1.partial",
+    ],
+)
 def test_names_a_shell_or_a_path_could_misread_are_refused_naming_the_rule(name):
     with pytest.raises(Refused, match="cannot name a release.*letters, digits and"):
         check_name(name, "tag")
@@ -50,17 +77,29 @@ def test_a_latest_tag_with_a_bad_name_stops_naming_the_tag():
 
 
 def test_refs_are_parsed_from_for_each_ref_and_anything_else_is_skipped():
-    lines = [f"refs/tags/v1\t{A}\t{B}\t\t100",  # annotated: the peeled commit and its date
-             f"refs/tags/v2\t{C}\t\t200\t",  # lightweight
-             f"refs/heads/main\t{A}\t\t300\t",
-             "refs/tags/bad\tnot-a-commit\t\t1\t", "garbage", f"refs/notes/x\t{A}\t\t1\t"]
+    lines = [
+        f"refs/tags/v1\t{A}\t{B}\t\t100",  # annotated: the peeled commit and its date
+        f"refs/tags/v2\t{C}\t\t200\t",  # lightweight
+        f"refs/heads/main\t{A}\t\t300\t",
+        "refs/tags/bad\tnot-a-commit\t\t1\t",
+        "garbage",
+        f"refs/notes/x\t{A}\t\t1\t",
+    ]
     assert parse_refs(lines) == refs(("tag", "v1", B, 100), ("tag", "v2", C, 200), ("branch", "main", A, 300))
 
 
 def test_versions_order_numerically():
     names = ["v1.10.0", "v1.9.0", "v1.2.0", "v2.0.0", "v1.2.10", "v2.0.0-rc2", "v2.0.0-rc10", "release-3"]
-    assert sorted(names, key=version_key) == ["v1.2.0", "v1.2.10", "v1.9.0", "v1.10.0", "v2.0.0-rc2", "v2.0.0-rc10",
-                                              "v2.0.0", "release-3"]
+    assert sorted(names, key=version_key) == [
+        "v1.2.0",
+        "v1.2.10",
+        "v1.9.0",
+        "v1.10.0",
+        "v2.0.0-rc2",
+        "v2.0.0-rc10",
+        "v2.0.0",
+        "release-3",
+    ]
 
 
 def test_a_latest_tag_older_than_the_serving_one_is_refused_with_the_way_to_pin_it():

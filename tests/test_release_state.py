@@ -84,15 +84,23 @@ def test_the_lock_is_taken_and_given_back(tmp_path):
 
 def test_a_held_lock_ends_the_wait_naming_the_holder_and_since_when(tmp_path):
     path = str(tmp_path / "lock")
-    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, os, sys, time; d = os.open(sys.argv[1], "
-                               "os.O_RDWR | os.O_CREAT); fcntl.flock(d, fcntl.LOCK_EX); print('held', flush=True); "
-                               "time.sleep(60)", path], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time; d = os.open(sys.argv[1], "
+            "os.O_RDWR | os.O_CREAT); fcntl.flock(d, fcntl.LOCK_EX); print('held', flush=True); "
+            "time.sleep(60)",
+            path,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         started = time.monotonic()
-        with pytest.raises(LockTimeout) as error:
-            with Lock(path, seconds=1):
-                pass
+        with pytest.raises(LockTimeout) as error, Lock(path, seconds=1):
+            pass
         assert 1 <= time.monotonic() - started < 3
         message = str(error.value)
         assert f"process {holder.pid} (" in message and "running since" in message and "release_lock_seconds" in message
@@ -103,7 +111,6 @@ def test_a_held_lock_ends_the_wait_naming_the_holder_and_since_when(tmp_path):
 
 def test_a_lock_path_that_is_a_link_is_refused(tmp_path):
     (tmp_path / "lock").symlink_to(tmp_path / "elsewhere")
-    with pytest.raises(OSError):
-        with Lock(str(tmp_path / "lock"), seconds=1):
-            pass
+    with pytest.raises(OSError), Lock(str(tmp_path / "lock"), seconds=1):
+        pass
     assert not (tmp_path / "elsewhere").exists()

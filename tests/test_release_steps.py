@@ -24,11 +24,28 @@ COMMIT, OTHER = "c" * 40, "d" * 40
 
 
 def config(tmp_path, **overrides):
-    values = dict(app_name="microblog", app_user="nobody", db_name="microblog", flask_app="microblog.py",
-                  app_module="microblog:app", repo_url=None, ref=None, pip_options=(), pip_key="pip1",
-                  releases_keep=2, backups_keep=2, health_url="http://127.0.0.1:9/", check_url="http://127.0.0.1:9/",
-                  health_host="localhost", health_max_status=499, health_seconds=1, lock_seconds=1, git_seconds=5,
-                  build_seconds=5, migrate_seconds=5)
+    values = dict(
+        app_name="microblog",
+        app_user="nobody",
+        db_name="microblog",
+        flask_app="microblog.py",
+        app_module="microblog:app",
+        repo_url=None,
+        ref=None,
+        pip_options=(),
+        pip_key="pip1",
+        releases_keep=2,
+        backups_keep=2,
+        health_url="http://127.0.0.1:9/",
+        check_url="http://127.0.0.1:9/",
+        health_host="localhost",
+        health_max_status=499,
+        health_seconds=1,
+        lock_seconds=1,
+        git_seconds=5,
+        build_seconds=5,
+        migrate_seconds=5,
+    )
     values.update(overrides)
     return Config(**values)
 
@@ -49,8 +66,9 @@ def test_commands_as_the_app_user_get_its_identity_and_nothing_of_root_s(tmp_pat
     runner = Runner("microblog", "nobody", out=io.StringIO())
     os.environ["ROOT_ONLY_SECRET"] = "x"
     try:
-        output = runner.run(["sh", "-c", "id -un; pwd; env"], what="id", timeout=10, as_app=True, cwd="/tmp",
-                            capture=True).out.decode()
+        output = runner.run(
+            ["sh", "-c", "id -un; pwd; env"], what="id", timeout=10, as_app=True, cwd="/tmp", capture=True
+        ).out.decode()
     finally:
         del os.environ["ROOT_ONLY_SECRET"]
     lines = output.splitlines()
@@ -120,7 +138,8 @@ def test_pruning_keeps_the_last_releases_that_served_and_removes_as_the_app_user
     assert runner.commands == [
         ("app", ["rm", "-rf", "--", "/home/nobody/microblog/releases/v1"]),
         ("app", ["rm", "-rf", "--", "/home/nobody/microblog/releases/v2"]),
-        ("app", ["rm", "-rf", "--", "/home/nobody/microblog/venvs/k1"])]
+        ("app", ["rm", "-rf", "--", "/home/nobody/microblog/venvs/k1"]),
+    ]
 
 
 def dump_file(path, text):
@@ -152,18 +171,13 @@ def test_rotation_keeps_the_newest_dumps_by_number_and_always_the_one_just_taken
     for name in ("000001-20990101T000000Z-v1.sql.gz", "000002-19700101T000000Z-v2.sql.gz", "notes.txt"):
         (tmp_path / name).write_text("x")
     database.rotate(keep=str(tmp_path / "000001-20990101T000000Z-v1.sql.gz"))
-    assert sorted(os.listdir(tmp_path)) == ["000001-20990101T000000Z-v1.sql.gz", "000002-19700101T000000Z-v2.sql.gz",
-                                            "notes.txt"]
+    assert sorted(os.listdir(tmp_path)) == [
+        "000001-20990101T000000Z-v1.sql.gz",
+        "000002-19700101T000000Z-v2.sql.gz",
+        "notes.txt",
+    ]
     database.rotate(keep=str(tmp_path / "000002-19700101T000000Z-v2.sql.gz"))  # the clock stepped back: no matter
     assert sorted(os.listdir(tmp_path)) == ["000002-19700101T000000Z-v2.sql.gz", "notes.txt"]
-
-
-class Undo:
-    def __init__(self):
-        self.calls = []
-
-    def __getattr__(self, name):
-        return lambda *args, **kwargs: self.calls.append((name, args))
 
 
 def steps_with(tmp_path, journal):
@@ -171,29 +185,33 @@ def steps_with(tmp_path, journal):
     state["journal"] = journal
     state["pending"] = {"release": "v2", "previous": "v1"}
     steps = Steps(config(tmp_path), Recorder(), state, "ops")
-    steps.undo_migration = lambda *args: steps.calls.append(("undo_migration", args))
+    steps.calls = []
+    steps.migrations.undo = lambda *args: steps.calls.append(("undo", args))
     steps.go_back = lambda *args: steps.calls.append(("go_back", args))
     steps.rollback = lambda **kwargs: steps.calls.append(("rollback", kwargs))
-    steps.calls = []
     return steps, state
 
 
 def test_an_interrupted_migration_is_undone_before_anything_else(tmp_path):
     before = {"revision": "0001", "tables": {"post": "f1"}}
-    steps, state = steps_with(tmp_path, {"step": "migrate", "at": "now", "release": "v2", "previous": "v1",
-                                         "before": before, "dump": {"path": "/d"}})
+    steps, state = steps_with(
+        tmp_path,
+        {"step": "migrate", "at": "now", "release": "v2", "previous": "v1", "before": before, "dump": {"path": "/d"}},
+    )
     steps.recover()
-    assert steps.calls == [("undo_migration", ("v2", before, {"path": "/d"}, "v1"))]
+    assert steps.calls == [("undo", ("v2", before, {"path": "/d"}, "v1"))]
     assert State(state.path)["journal"] is None and State(state.path)["pending"] is None
 
 
 def test_an_interrupted_switch_goes_back_and_an_interrupted_rollback_is_done_again(tmp_path):
-    steps, state = steps_with(tmp_path, {"step": "switch", "at": "now", "release": "v2", "previous": "v1",
-                                         "undo": None})
+    steps, state = steps_with(
+        tmp_path, {"step": "switch", "at": "now", "release": "v2", "previous": "v1", "undo": None}
+    )
     steps.recover()
     assert steps.calls == [("go_back", ("v2", "v1", None))] and State(state.path)["journal"] is None
-    steps, state = steps_with(tmp_path, {"step": "rollback", "at": "now", "release": "v1", "left": "v2",
-                                         "database": True})
+    steps, state = steps_with(
+        tmp_path, {"step": "rollback", "at": "now", "release": "v1", "left": "v2", "database": True}
+    )
     steps.recover()
     assert steps.calls == [("rollback", {"database": True})]
 
@@ -209,10 +227,17 @@ def test_status_is_json_the_deploy_reads(tmp_path):
     program.write_bytes(release_program())
     program.chmod(0o755)
     env = dict(os.environ, PYTHONPATH="")
-    code = ("import sys, flask_release.config as c; c.Paths.state_dir = property(lambda self: sys.argv[1]); "
-            "from flask_release.cli import main; sys.exit(main(['--config', sys.argv[2], 'status', '--json']))")
-    output = subprocess.run(["python3", "-c", code, str(tmp_path), str(settings)], capture_output=True, text=True,
-                            env={**env, "PYTHONPATH": str(program)}, check=True).stdout
+    code = (
+        "import sys, flask_release.config as c; c.Paths.state_dir = property(lambda self: sys.argv[1]); "
+        "from flask_release.cli import main; sys.exit(main(['--config', sys.argv[2], 'status', '--json']))"
+    )
+    output = subprocess.run(
+        ["python3", "-c", code, str(tmp_path), str(settings)],
+        capture_output=True,
+        text=True,
+        env={**env, "PYTHONPATH": str(program)},
+        check=True,
+    ).stdout
     status = json.loads(output)
     assert status["serving"] == "v1" and status["release"]["commit"] == COMMIT and status["previous"] is None
 

@@ -35,40 +35,73 @@ def test_letsencrypt_needs_an_email_and_a_public_dns_name():
     assert any(p.startswith("`acme_email` is required") for p in found)
     assert any("`domain` = 'localhost'" in p and "not a public DNS name" in p for p in found)
     for name in ("203.0.113.7", "blog.test", "intranet", "app.localhost"):
-        assert any("not a public DNS name" in p or "not a valid DNS name" in p
-                   for p in problems(data(domain=name, acme_email="a@b.org"))), name
+        assert any(
+            "not a public DNS name" in p or "not a valid DNS name" in p
+            for p in problems(data(domain=name, acme_email="a@b.org"))
+        ), name
 
 
 def test_bad_settings_are_all_reported_at_once_with_the_setting_named():
-    found = problems(data(app_user="x; rm -rf /", workers=0, bind="8000", tls="sometimes",
-                          domain="bad domain", repo="/no/such/repository"))
+    found = problems(
+        data(
+            app_user="x; rm -rf /",
+            workers=0,
+            bind="8000",
+            tls="sometimes",
+            domain="bad domain",
+            repo="/no/such/repository",
+        )
+    )
     assert len(found) == 6
     for setting in ("app_user", "workers", "bind", "tls", "domain", "repo"):
         assert any(f"`{setting}`" in problem for problem in found), setting
 
 
-@pytest.mark.parametrize("setting, value, message", [
-    ("db_name", "test", "taken by the system"), ("db_name", "mysql", "taken by the system"),
-    ("db_name", "information_schema", "taken by the system"), ("db_name", "performance_schema", "taken by"),
-    ("db_name", "sys", "taken by"), ("db_user", "root", "taken by"), ("db_user", "mysql", "taken by"),
-    ("db_user", "mariadb.sys", "not a safe name"), ("app_user", "root", "taken by"), ("app_user", "www-data", "not a"),
-    ("app_user", "nobody", "taken by"), ("app_user", "daemon", "taken by"),
-    ("app_name", "certs", "taken by"), ("app_name", "private", "taken by"), ("app_name", "nginx", "taken by"),
-    ("app_name", "supervisor", "taken by"), ("app_name", "default", "taken by"),
-    ("static_path", "../../..", "must stay inside the release"), ("static_path", "/etc", "must stay inside"),
-    ("static_path", "app/../../x", "must stay inside"),
-    ("health_check_path", "health", "must be a URL path starting with /"), ("health_check_path", "/a b", "URL path"),
-    ("health_check_seconds", 0, "positive whole number"), ("release_lock_seconds", -5, "positive whole number"),
-    ("migrate_timeout_seconds", "10", "positive whole number"), ("git_timeout_seconds", True, "positive whole"),
-    ("health_check_max_status", 99, "from 200 to 599"), ("health_check_max_status", 600, "from 200 to 599"),
-    ("public_https_port", "https", "must be a port number"), ("public_https_port", 70000, "port number"),
-    ("bind", "127.0.0.1:http", "numeric port"), ("bind", "127.0.0.1:0", "numeric port"),
-    ("backups_keep", 0, "positive whole number"), ("releases_keep", 0, "positive whole number"),
-    ("server_names", ["blog.example.org", "bad name"], "not host names"),
-    ("ref", "--upload-pack=x", "not a tag or branch name"), ("log_dir", "relative/logs", "absolute folder"),
-    ("app_module", "microblog:app; rm", "WSGI entry point"), ("flask_app", "../x.py", "app's module or file"),
-    ("firewall", "yes", "True or False"),
-])
+@pytest.mark.parametrize(
+    "setting, value, message",
+    [
+        ("db_name", "test", "taken by the system"),
+        ("db_name", "mysql", "taken by the system"),
+        ("db_name", "information_schema", "taken by the system"),
+        ("db_name", "performance_schema", "taken by"),
+        ("db_name", "sys", "taken by"),
+        ("db_user", "root", "taken by"),
+        ("db_user", "mysql", "taken by"),
+        ("db_user", "mariadb.sys", "not a safe name"),
+        ("app_user", "root", "taken by"),
+        ("app_user", "www-data", "not a"),
+        ("app_user", "nobody", "taken by"),
+        ("app_user", "daemon", "taken by"),
+        ("app_name", "certs", "taken by"),
+        ("app_name", "private", "taken by"),
+        ("app_name", "nginx", "taken by"),
+        ("app_name", "supervisor", "taken by"),
+        ("app_name", "default", "taken by"),
+        ("static_path", "../../..", "must stay inside the release"),
+        ("static_path", "/etc", "must stay inside"),
+        ("static_path", "app/../../x", "must stay inside"),
+        ("health_check_path", "health", "must be a URL path starting with /"),
+        ("health_check_path", "/a b", "URL path"),
+        ("health_check_seconds", 0, "positive whole number"),
+        ("release_lock_seconds", -5, "positive whole number"),
+        ("migrate_timeout_seconds", "10", "positive whole number"),
+        ("git_timeout_seconds", True, "positive whole"),
+        ("health_check_max_status", 99, "from 200 to 599"),
+        ("health_check_max_status", 600, "from 200 to 599"),
+        ("public_https_port", "https", "must be a port number"),
+        ("public_https_port", 70000, "port number"),
+        ("bind", "127.0.0.1:http", "numeric port"),
+        ("bind", "127.0.0.1:0", "numeric port"),
+        ("backups_keep", 0, "positive whole number"),
+        ("releases_keep", 0, "positive whole number"),
+        ("server_names", ["blog.example.org", "bad name"], "not host names"),
+        ("ref", "--upload-pack=x", "not a tag or branch name"),
+        ("log_dir", "relative/logs", "absolute folder"),
+        ("app_module", "microblog:app; rm", "WSGI entry point"),
+        ("flask_app", "../x.py", "app's module or file"),
+        ("firewall", "yes", "True or False"),
+    ],
+)
 def test_each_unsafe_or_broken_setting_is_refused_naming_it(setting, value, message):
     found = problems(data(tls="self-signed", **{setting: value}))
     assert any(f"`{setting}`" in problem and message in problem for problem in found), found
@@ -90,8 +123,10 @@ def test_secrets_are_kept_only_when_a_dotenv_file_keeps_them_as_they_are():
 
 def test_roles_problems_name_the_variable_to_fix():
     assert roles_problems({"web": ["a"], "app": ["a"], "db": ["a"]}, {"a": "a.example.org"}) == []
-    found = roles_problems({"web": ["w"], "app": ["a"], "db": ["d1", "d2"]},
-                           {"w": "10.0.0.1", "a": "app.example.org", "d1": "10.0.0.3", "d2": "10.0.0.4"})
+    found = roles_problems(
+        {"web": ["w"], "app": ["a"], "db": ["d1", "d2"]},
+        {"w": "10.0.0.1", "a": "app.example.org", "d1": "10.0.0.3", "d2": "10.0.0.4"},
+    )
     assert any("2 database hosts" in problem and "DEPLOY_DB_HOST" in problem for problem in found)
     assert any(problem.startswith("a needs the IP address") and "a=PRIVATE_IP" in problem for problem in found)
 
@@ -116,8 +151,12 @@ def test_a_spread_layout_binds_private_addresses_and_checks_each_app_host_on_gun
 
 
 def test_the_article_s_repository_gets_the_known_good_constraints_and_others_none():
-    for repo in ("https://github.com/dbwebb-se/microblog.git", "https://github.com/dbwebb-se/microblog",
-                 "git@github.com:dbwebb-se/microblog.git", "git://mirror.example.org/dbwebb-se/microblog.git"):
+    for repo in (
+        "https://github.com/dbwebb-se/microblog.git",
+        "https://github.com/dbwebb-se/microblog",
+        "git@github.com:dbwebb-se/microblog.git",
+        "git://mirror.example.org/dbwebb-se/microblog.git",
+    ):
         assert known_constraints(repo).endswith("constraints/dbwebb-se-microblog.txt"), repo
     assert known_constraints("https://github.com/someone/else.git") is None
     s = settings_of()

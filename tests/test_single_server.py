@@ -18,8 +18,11 @@ pytestmark = pytest.mark.e2e
 
 
 def app_env(server):
-    return dict(line.split("=", 1) for line in server.sh(f"cat {APP_DIR}/current/.env").splitlines()
-                if "=" in line and not line.startswith("#"))
+    return dict(
+        line.split("=", 1)
+        for line in server.sh(f"cat {APP_DIR}/current/.env").splitlines()
+        if "=" in line and not line.startswith("#")
+    )
 
 
 def status(server):
@@ -70,7 +73,8 @@ def test_mariadb_holds_the_schema_and_the_app_user_sees_its_database_only(server
     assert set(server.sh("mysql -N -e 'SHOW TABLES' microblog").split()) == {"alembic_version", "post"}
     assert server.sh("mysql -N -e 'SELECT version_num FROM alembic_version' microblog") == "0001"  # the head
     assert "utf8mb3_bin" in server.sh(
-        "mysql -N -e \"SELECT DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='microblog'\"")
+        "mysql -N -e \"SELECT DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='microblog'\""
+    )
 
     password = re.search(r"microblog:([^@]+)@", first_deploy.env["DATABASE_URL"]).group(1)
     as_app = f"mysql -N -h 127.0.0.1 -u microblog -p{password}"
@@ -89,8 +93,11 @@ def test_mariadb_and_gunicorn_listen_on_loopback_only_and_gunicorn_runs_as_the_a
         on_port = [address for address in local_addresses if address.rsplit(":", 1)[1] == port]
         assert on_port == ["127.0.0.1:" + port], on_port
 
-    processes = [line.split(None, 1) for line in server.sh("ps -eo user:20,args").splitlines()
-                 if "gunicorn" in line and "microblog:app" in line]
+    processes = [
+        line.split(None, 1)
+        for line in server.sh("ps -eo user:20,args").splitlines()
+        if "gunicorn" in line and "microblog:app" in line
+    ]
     assert {user for user, _ in processes} == {"deploy"}
     cores = int(server.sh("nproc"))
     assert len(processes) == 1 + 2 * cores  # the master and 2 workers per core (default of `workers`)
@@ -98,8 +105,9 @@ def test_mariadb_and_gunicorn_listen_on_loopback_only_and_gunicorn_runs_as_the_a
 
 def test_the_server_is_locked_down(server, first_deploy):
     listening = [line.split()[3] for line in server.sh("ss -Hltn").splitlines()]
-    public_ports = {address.rsplit(":", 1)[1] for address in listening
-                    if not address.startswith(("127.0.0.1:", "[::1]:"))}
+    public_ports = {
+        address.rsplit(":", 1)[1] for address in listening if not address.startswith(("127.0.0.1:", "[::1]:"))
+    }
     assert public_ports == {"22", "80", "443"}, listening
     firewall = server.sh("ufw status verbose")
     assert "Status: active" in firewall and "Default: deny (incoming)" in firewall
@@ -108,8 +116,13 @@ def test_the_server_is_locked_down(server, first_deploy):
 
     assert server.sh("id -u deploy") != "0"
     assert "not allowed to run sudo" in server.sh("sudo -l -U deploy", check=False)
-    assert server.sh(f"find {APP_DIR} /var/log/microblog /etc/nginx /etc/supervisor /var/backups/microblog "
-                     "/var/lib/microblog /etc/microblog -perm -o+w ! -type l") == ""
+    assert (
+        server.sh(
+            f"find {APP_DIR} /var/log/microblog /etc/nginx /etc/supervisor /var/backups/microblog "
+            "/var/lib/microblog /etc/microblog -perm -o+w ! -type l"
+        )
+        == ""
+    )
     assert server.sh("stat -c '%a %U' /var/log/microblog") == "750 deploy"
     for path in ("/var/backups/microblog", "/var/lib/microblog"):
         assert server.sh(f"stat -c '%a %U' {path}") == "700 root", path
@@ -123,8 +136,10 @@ def test_the_server_is_locked_down(server, first_deploy):
     assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
     for path in ("/.env", "/.git/config", "/static/.env", "/static/../.env", "/static/.gitignore"):
         assert http_get(server.url + path)[0] == 404, path
-    too_big = server.sh("head -c 11000000 /dev/zero | curl -sk -o /dev/null -w '%{http_code}' --data-binary @- "
-                        "--resolve localhost:443:127.0.0.1 https://localhost/")
+    too_big = server.sh(
+        "head -c 11000000 /dev/zero | curl -sk -o /dev/null -w '%{http_code}' --data-binary @- "
+        "--resolve localhost:443:127.0.0.1 https://localhost/"
+    )
     assert too_big == "413"  # client_max_body_size, 10m by default
 
 
@@ -169,8 +184,13 @@ def test_secrets_are_kept_private_and_never_printed(server, first_deploy, second
     for output in (first_deploy.stdout, first_deploy.stderr, second_deploy.stdout, second_deploy.stderr):
         assert secret_key not in output and password not in output
     # nor in any log on the server (the journal and the release program's log included)
-    assert server.sh(f"grep -rlF -e {shlex.quote(secret_key)} -e {shlex.quote(password)} /var/log /var/lib/microblog "
-                     "/var/backups || true") == ""
+    assert (
+        server.sh(
+            f"grep -rlF -e {shlex.quote(secret_key)} -e {shlex.quote(password)} /var/log /var/lib/microblog "
+            "/var/backups || true"
+        )
+        == ""
+    )
 
 
 def test_dry_run_on_a_fresh_server_changes_nothing(make_server):
@@ -196,8 +216,10 @@ def test_a_url_source_is_fetched_by_the_server_and_its_new_tags_deployed(server,
     same = server.deploy("--json", *source)
     assert same.returncode == 0 and changed_operations(same) == [], same.stderr[-3000:]
 
-    server.sh("cd /srv/sample.git && runuser -u deploy -- git -c user.name=t -c user.email=t@t commit -q --allow-empty "
-              "-m next && runuser -u deploy -- git -c user.name=t -c user.email=t@t tag -a v1.3.0 -m v1.3.0")
+    server.sh(
+        "cd /srv/sample.git && runuser -u deploy -- git -c user.name=t -c user.email=t@t commit -q --allow-empty "
+        "-m next && runuser -u deploy -- git -c user.name=t -c user.email=t@t tag -a v1.3.0 -m v1.3.0"
+    )
     moved = server.deploy("-v", *source)
     assert moved.returncode == 0, moved.stderr[-3000:]
     assert "release v1.1.0 -> v1.3.0" in moved.output
@@ -210,8 +232,9 @@ def test_a_url_source_is_fetched_by_the_server_and_its_new_tags_deployed(server,
 
 
 def local_commit(server, ref):
-    return subprocess.run(["git", "-C", server.repo, "rev-parse", f"{ref}^{{commit}}"], capture_output=True,
-                          text=True, check=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", server.repo, "rev-parse", f"{ref}^{{commit}}"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def tar_of(path, name):
@@ -224,18 +247,27 @@ def tar_of(path, name):
 def test_bad_settings_and_ssh_problems_end_with_a_clear_message_and_change_nothing(server, first_deploy, tmp_path):
     wrong_key = tmp_path / "wrong_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(wrong_key)], check=True)
-    server.sh("id nosudo >/dev/null 2>&1 || useradd -m nosudo; install -d -o nosudo -m 0700 /home/nosudo/.ssh; "
-              "install -o nosudo -m 0600 /root/.ssh/authorized_keys /home/nosudo/.ssh/authorized_keys")
-    real_server = {"DEPLOY_HOSTS": "127.0.0.1", "DEPLOY_SSH_PORT": str(server.ssh_port),
-                   "DEPLOY_SSH_KNOWN_HOSTS": str(tmp_path / "known_hosts"),
-                   "DEPLOY_SSH_KEY": os.path.join(server.state_dir, "id_ed25519")}
+    server.sh(
+        "id nosudo >/dev/null 2>&1 || useradd -m nosudo; install -d -o nosudo -m 0700 /home/nosudo/.ssh; "
+        "install -o nosudo -m 0600 /root/.ssh/authorized_keys /home/nosudo/.ssh/authorized_keys"
+    )
+    real_server = {
+        "DEPLOY_HOSTS": "127.0.0.1",
+        "DEPLOY_SSH_PORT": str(server.ssh_port),
+        "DEPLOY_SSH_KNOWN_HOSTS": str(tmp_path / "known_hosts"),
+        "DEPLOY_SSH_KEY": os.path.join(server.state_dir, "id_ed25519"),
+    }
     settings = ("--data", f"repo={server.repo}", "--data", "tls=self-signed")
-    before = server.sh(f"readlink {APP_DIR}/current; sha1sum {APP_DIR}/shared/.env /etc/nginx/sites-available/microblog")
+    before = server.sh(
+        f"readlink {APP_DIR}/current; sha1sum {APP_DIR}/shared/.env /etc/nginx/sites-available/microblog"
+    )
     cases = {
         "bad settings": ({}, "`workers` = 0 must be a positive whole number"),
         "unreachable": ({"DEPLOY_SSH_PORT": str(free_port())}, "Check the address (DEPLOY_HOSTS), the SSH port"),
-        "wrong key": ({"DEPLOY_SSH_KEY": str(wrong_key)}, f"refuses the SSH key {wrong_key} for the user root. "
-                                                       "Check DEPLOY_SSH_KEY and DEPLOY_SSH_USER"),
+        "wrong key": (
+            {"DEPLOY_SSH_KEY": str(wrong_key)},
+            f"refuses the SSH key {wrong_key} for the user root. Check DEPLOY_SSH_KEY and DEPLOY_SSH_USER",
+        ),
         "no sudo": ({"DEPLOY_SSH_USER": "nosudo"}, "nosudo on 127.0.0.1 cannot use sudo without a password"),
     }
     for case, (overrides, message) in cases.items():
@@ -245,4 +277,7 @@ def test_bad_settings_and_ssh_problems_end_with_a_clear_message_and_change_nothi
         assert message in result.stdout + result.stderr, (case, result.stderr[-2000:])
         if case == "bad settings":  # all problems at once, before any connection
             assert "`bind` = '8000' must be host:port" in result.stderr and "Connected" not in result.output
-    assert server.sh(f"readlink {APP_DIR}/current; sha1sum {APP_DIR}/shared/.env /etc/nginx/sites-available/microblog") == before
+    assert (
+        server.sh(f"readlink {APP_DIR}/current; sha1sum {APP_DIR}/shared/.env /etc/nginx/sites-available/microblog")
+        == before
+    )

@@ -2,27 +2,41 @@
 settings."""
 
 import json
+import os
 import re
+import subprocess
+import sys
 
 from core.render import render_text
 from core.tls import Certificate
 from flask_release.config import Config
 from tests.helpers import SPREAD, settings_of
 
-CERTIFICATE = Certificate("/etc/letsencrypt/live/microblog/fullchain.pem", "/etc/letsencrypt/live/microblog/privkey.pem")
+CERTIFICATE = Certificate(
+    "/etc/letsencrypt/live/microblog/fullchain.pem", "/etc/letsencrypt/live/microblog/privkey.pem"
+)
 
 
 def site(s=None, certificate=None, down=(), ip_names=()):
-    return render_text("nginx-site.conf.j2", s or settings_of(domain="example.org"), certificate=certificate,
-                       down=list(down), ip_names=list(ip_names))
+    return render_text(
+        "nginx-site.conf.j2",
+        s or settings_of(domain="example.org"),
+        certificate=certificate,
+        down=list(down),
+        ip_names=list(ip_names),
+    )
 
 
 def test_nginx_site_proxies_to_gunicorn_serves_static_and_acme():
     text = site()
     assert re.search(r"upstream microblog_app \{\s*server 127.0.0.1:8000 max_fails=3 fail_timeout=10s;\s*\}", text)
     assert "proxy_pass http://microblog_app;" in text and "X-Upstream" not in text
-    for header in ("Host $http_host", "X-Real-IP $remote_addr", "X-Forwarded-For $remote_addr",
-                   "X-Forwarded-Proto $scheme"):
+    for header in (
+        "Host $http_host",
+        "X-Real-IP $remote_addr",
+        "X-Forwarded-For $remote_addr",
+        "X-Forwarded-Proto $scheme",
+    ):
         assert f"proxy_set_header {header};" in text
     static = re.search(r"location /static/ \{(.*?)\}", text, re.S).group(1)
     assert "alias /home/deploy/microblog/current/app/static/;" in static and "expires 30d;" in static
@@ -45,8 +59,11 @@ def test_unknown_host_names_are_refused_on_80_and_443():
     default_443 = re.search(r"listen 443 ssl default_server;(.*?)\n\}", text, re.S).group(1)
     assert "ssl_reject_handshake on;" in default_443 and "return 444;" in default_443
     # Named by an IP address (the local server), clients send no TLS server name: the handshake is kept.
-    local = site(settings_of(server_names=["localhost", "127.0.0.1"], tls="self-signed", public_https_port=8443),
-                 CERTIFICATE, ip_names=["127.0.0.1"])
+    local = site(
+        settings_of(server_names=["localhost", "127.0.0.1"], tls="self-signed", public_https_port=8443),
+        CERTIFICATE,
+        ip_names=["127.0.0.1"],
+    )
     default_443 = re.search(r"listen 443 ssl default_server;(.*?)\n\}", local, re.S).group(1)
     assert "ssl_reject_handshake" not in default_443 and "return 444;" in default_443
     assert "proxy_set_header Host $host:8443;" in local
@@ -59,7 +76,10 @@ def test_nginx_https_site_redirects_http_and_speaks_modern_tls_only():
     assert "location ^~ /.well-known/acme-challenge/" in plain
     assert "return 301 https://$host$request_uri;" in plain and "proxy_pass" not in plain
     assert "listen [::]:443 ssl http2;" in secure
-    assert f"ssl_certificate {CERTIFICATE.fullchain};" in secure and f"ssl_certificate_key {CERTIFICATE.privkey};" in secure
+    assert (
+        f"ssl_certificate {CERTIFICATE.fullchain};" in secure
+        and f"ssl_certificate_key {CERTIFICATE.privkey};" in secure
+    )
     assert "ssl_protocols TLSv1.2 TLSv1.3;" in secure and "ssl_session_cache shared:" in secure
     assert 'add_header Strict-Transport-Security "max-age=63072000" always;' in secure
     assert "proxy_pass http://microblog_app;" in secure and "expires 30d;" in secure and "server_tokens off;" in secure
@@ -85,8 +105,10 @@ def test_supervisor_program_keeps_gunicorn_alive_on_loopback():
         assert f"{flag}=true" in program
     command = re.search(r"^command=(.*)$", program, re.M).group(1)
     # through `current`, so that a graceful reload loads the release it points at
-    assert command.startswith("/home/deploy/microblog/current/venv/bin/python3 -m gunicorn "
-                              "--chdir /home/deploy/microblog/current -b 127.0.0.1:8000 -w 4 ")
+    assert command.startswith(
+        "/home/deploy/microblog/current/venv/bin/python3 -m gunicorn "
+        "--chdir /home/deploy/microblog/current -b 127.0.0.1:8000 -w 4 "
+    )
     assert "--forwarded-allow-ips 127.0.0.1 " in command
     assert "directory=/home/deploy/microblog\n" in program  # outlives every release
     assert "--access-logfile /var/log/microblog/access.log" in command
@@ -117,3 +139,10 @@ def test_the_release_program_settings_load_as_the_program_reads_them(tmp_path):
     assert config.pip_options == ("--trusted-host", "a b", "-c", "/etc/microblog/pip-constraints.txt")
     assert config.health_url == "https://127.0.0.1/" and config.repo_url is None and config.ref is None
     assert json.loads(text)["lock_seconds"] == 120
+
+
+def test_rendered_shell_scripts_pass_shellcheck(tmp_path):
+    hook = tmp_path / "reload-nginx"
+    hook.write_text(render_text("certbot-deploy-hook.sh.j2", settings_of()))
+    shellcheck = os.path.join(os.path.dirname(sys.executable), "shellcheck")
+    subprocess.run([shellcheck, str(hook)], check=True)

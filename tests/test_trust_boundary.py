@@ -66,20 +66,25 @@ def test_a_bad_latest_tag_fetched_by_the_server_is_refused_there(server, repo):
     """The same from a URL: the server fetches, the release program refuses the name."""
     before = serving(server)
     server.sh("rm -rf /srv/app.git && git clone -q --bare /dev/null /srv/app.git 2>/dev/null; true")
-    subprocess.run(["git", "-C", repo.path, "bundle", "create", "/tmp/trust.bundle", "--all"], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "-C", repo.path, "bundle", "create", "/tmp/trust.bundle", "--all"], check=True, capture_output=True
+    )
     with open("/tmp/trust.bundle", "rb") as handle:
         server.container.put_archive("/srv", _tar("app.bundle", handle.read()))
     server.sh("git clone -q --bare /srv/app.bundle /srv/app.git && chown -R deploy /srv/app.git")
     url = ("--data", "repo=file:///srv/app.git")
     assert server.deploy(*url).returncode == 0  # v1.1.0 again, from the URL
-    server.sh("cd /srv/app.git && runuser -u deploy -- git -c user.name=t -c user.email=t@t tag -a "
-              "'v9$(touch${IFS}/tmp/pwned)' -m x HEAD")
+    server.sh(
+        "cd /srv/app.git && runuser -u deploy -- git -c user.name=t -c user.email=t@t tag -a "
+        "'v9$(touch${IFS}/tmp/pwned)' -m x HEAD"
+    )
     # a newer commit, so that the bad tag is the latest: made in a clone, pushed by the app user
-    server.sh("rm -rf /tmp/clone && runuser -u deploy -- git clone -q /srv/app.git /tmp/clone && cd /tmp/clone && "
-              "runuser -u deploy -- git -c user.name=t -c user.email=t@t commit -q --allow-empty -m newer && "
-              "runuser -u deploy -- git -c user.name=t -c user.email=t@t tag -a 'v9$(touch${IFS}/tmp/pwned2)' -m x && "
-              "runuser -u deploy -- git push -q --tags origin HEAD:refs/heads/main")
+    server.sh(
+        "rm -rf /tmp/clone && runuser -u deploy -- git clone -q /srv/app.git /tmp/clone && cd /tmp/clone && "
+        "runuser -u deploy -- git -c user.name=t -c user.email=t@t commit -q --allow-empty -m newer && "
+        "runuser -u deploy -- git -c user.name=t -c user.email=t@t tag -a 'v9$(touch${IFS}/tmp/pwned2)' -m x && "
+        "runuser -u deploy -- git push -q --tags origin HEAD:refs/heads/main"
+    )
     result = server.deploy(*url)
     assert result.returncode != 0
     assert "v9$(touch${IFS}/tmp/pwned2)" in result.output and "cannot name a release" in result.output
@@ -99,34 +104,64 @@ def _tar(name, content):
 
 
 # Files root used to touch in the app user's tree, each made a link to a root-owned file.
-TRAPS = (".release.lock", "releases.log", ".left-release", "current", "shared/.env", "shared/mysql-client.cnf",
-         "shared/pip-constraints.txt", "current.next", "shared/.env.new")
-GIT_TRAPS = {"core.fsmonitor": "fsmonitor", "core.sshCommand": "sshcommand", "remote.origin.uploadpack": "uploadpack",
-             "core.pager": "pager", "core.editor": "editor"}
+TRAPS = (
+    ".release.lock",
+    "releases.log",
+    ".left-release",
+    "current",
+    "shared/.env",
+    "shared/mysql-client.cnf",
+    "shared/pip-constraints.txt",
+    "current.next",
+    "shared/.env.new",
+)
+GIT_TRAPS = {
+    "core.fsmonitor": "fsmonitor",
+    "core.sshCommand": "sshcommand",
+    "remote.origin.uploadpack": "uploadpack",
+    "core.pager": "pager",
+    "core.editor": "editor",
+}
 
 
 def test_the_app_user_cannot_make_root_follow_a_link_run_git_config_or_read_its_view(server, repo):
     server.sh("for n in $(seq 20); do echo canary > /root/canary-$n; chmod 0640 /root/canary-$n; done")
     canaries = server.sh("stat -c '%n %s %a %U %Y' /root/canary-*; sha1sum /root/canary-*")
-    traps = " && ".join(f"rm -rf {APP_DIR}/{path} && ln -s /root/canary-{number} {APP_DIR}/{path}"
-                        for number, path in enumerate(TRAPS, 1))
+    traps = " && ".join(
+        f"rm -rf {APP_DIR}/{path} && ln -s /root/canary-{number} {APP_DIR}/{path}"
+        for number, path in enumerate(TRAPS, 1)
+    )
     server.sh(traps, user="deploy")
     for key, name in GIT_TRAPS.items():
         server.sh(f"git --git-dir={APP_DIR}/repo config {key} \"sh -c 'id -u > /tmp/{name}-ran-as'\"", user="deploy")
-    server.sh(f"git --git-dir={APP_DIR}/repo config extensions.partialClone origin && "
-              f"git --git-dir={APP_DIR}/repo config remote.origin.url file:///nowhere", user="deploy")
+    server.sh(
+        f"git --git-dir={APP_DIR}/repo config extensions.partialClone origin && "
+        f"git --git-dir={APP_DIR}/repo config remote.origin.url file:///nowhere",
+        user="deploy",
+    )
     # alembic_version as the app user's view, calling a function that records who reads it
-    password = server.sh(f"sed -n 's/^DB_PASSWORD=\"\\(.*\\)\"$/\\1/p' /etc/microblog/secrets.env")
+    password = server.sh("sed -n 's/^DB_PASSWORD=\"\\(.*\\)\"$/\\1/p' /etc/microblog/secrets.env")
     as_app = f"mariadb -u microblog -p{password} microblog"
-    server.sh(f"{as_app} <<'EOF'\nCREATE TABLE who_read (who VARCHAR(200));\n"
-              "RENAME TABLE alembic_version TO alembic_real;\nDELIMITER //\n"
-              "CREATE FUNCTION reader() RETURNS INT SQL SECURITY INVOKER MODIFIES SQL DATA BEGIN "
-              "INSERT INTO who_read VALUES (CURRENT_USER()); RETURN 1; END//\nDELIMITER ;\n"
-              "CREATE SQL SECURITY INVOKER VIEW alembic_version AS SELECT version_num FROM alembic_real WHERE "
-              "reader() = 1;\nEOF")
-    repo.release("v1.2.0", files=[migration("0002", "0001", "comments table",
-                                            "op.create_table('comment', sa.Column('id', sa.Integer(), primary_key=True))",
-                                            "op.drop_table('comment')")])
+    server.sh(
+        f"{as_app} <<'EOF'\nCREATE TABLE who_read (who VARCHAR(200));\n"
+        "RENAME TABLE alembic_version TO alembic_real;\nDELIMITER //\n"
+        "CREATE FUNCTION reader() RETURNS INT SQL SECURITY INVOKER MODIFIES SQL DATA BEGIN "
+        "INSERT INTO who_read VALUES (CURRENT_USER()); RETURN 1; END//\nDELIMITER ;\n"
+        "CREATE SQL SECURITY INVOKER VIEW alembic_version AS SELECT version_num FROM alembic_real WHERE "
+        "reader() = 1;\nEOF"
+    )
+    repo.release(
+        "v1.2.0",
+        files=[
+            migration(
+                "0002",
+                "0001",
+                "comments table",
+                "op.create_table('comment', sa.Column('id', sa.Integer(), primary_key=True))",
+                "op.drop_table('comment')",
+            )
+        ],
+    )
     result = server.deploy()
     assert server.sh("stat -c '%n %s %a %U %Y' /root/canary-*; sha1sum /root/canary-*") == canaries
     ran_as = server.sh("cat /tmp/*-ran-as 2>/dev/null || true").split()
@@ -140,8 +175,10 @@ def test_the_app_user_cannot_make_root_follow_a_link_run_git_config_or_read_its_
         assert "[microblog]" in result.output, result.output[-3000:]
     print(f"deploy with the app user's traps: exit {result.returncode}, readers {readers}, git ran as {ran_as}")
     # put the app user's tree and database back for the next tests
-    server.sh(f"{as_app} -e 'DROP VIEW alembic_version; RENAME TABLE alembic_real TO alembic_version; "
-              "DROP FUNCTION reader; DROP TABLE who_read'")
+    server.sh(
+        f"{as_app} -e 'DROP VIEW alembic_version; RENAME TABLE alembic_real TO alembic_version; "
+        "DROP FUNCTION reader; DROP TABLE who_read'"
+    )
     for key in (*GIT_TRAPS, "extensions.partialClone", "remote.origin.url"):
         server.sh(f"git --git-dir={APP_DIR}/repo config --unset {key} || true", user="deploy")
     again = server.deploy()
@@ -183,14 +220,23 @@ def test_a_force_moved_serving_tag_is_refused_and_the_serving_release_kept(serve
 def test_a_half_applied_migration_whose_dump_is_truncated_is_left_as_it_is_and_said_so(server, repo):
     rows = server.sh("mysql -N -e 'SELECT id, body FROM post' microblog")
     before = status(server)["serving"]
-    repo.release("v1.4.0", files=[migration(
-        "0003", "0002", "title then failure",
-        "import time\nop.add_column('post', sa.Column('title', sa.String(80)))\ntime.sleep(6)\n"
-        "op.execute('SELECT no_such_column FROM no_such_table')",
-        "op.drop_column('post', 'title')")])
+    repo.release(
+        "v1.4.0",
+        files=[
+            migration(
+                "0003",
+                "0002",
+                "title then failure",
+                "import time\nop.add_column('post', sa.Column('title', sa.String(80)))\ntime.sleep(6)\n"
+                "op.execute('SELECT no_such_column FROM no_such_table')",
+                "op.drop_column('post', 'title')",
+            )
+        ],
+    )
     command, environment = server.deploy_command()
-    deploy = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True)
+    deploy = subprocess.Popen(
+        command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     deadline = time.time() + 300
     while "title" not in server.sh("mysql -N -e 'SHOW COLUMNS FROM post' microblog"):
         assert time.time() < deadline and deploy.poll() is None, "the migration never started"
@@ -229,14 +275,21 @@ def test_an_interrupted_release_converges_on_a_plain_rerun_and_rollback_knows_wh
     before = status(server)["serving"]
     version = "v1.5.0" if step == "migration" else "v1.6.0"
     if step == "migration":
-        files = [migration("0004", "0002", "slow table", "import time\nop.create_table('slow', "
-                           "sa.Column('id', sa.Integer(), primary_key=True))\ntime.sleep(5)", "op.drop_table('slow')")]
+        files = [
+            migration(
+                "0004",
+                "0002",
+                "slow table",
+                "import time\nop.create_table('slow', sa.Column('id', sa.Integer(), primary_key=True))\ntime.sleep(5)",
+                "op.drop_table('slow')",
+            )
+        ]
         ready = "pgrep -f 'flask db upgrade' >/dev/null"
     else:  # an app that takes seconds to load: the switch waits for its new workers
         with open(os.path.join(repo.path, "microblog.py")) as handle:
             app = handle.read()
         files = [("microblog.py", "import time\ntime.sleep(3)\n" + app)]
-        ready = "grep -q '\"step\": \"switch\"' /var/lib/microblog/state.json"
+        ready = 'grep -q \'"step": "switch"\' /var/lib/microblog/state.json'
     interrupt_when(server, repo, version, files, ready)
     rerun = server.deploy()
     assert rerun.returncode == 0, rerun.output[-3000:]

@@ -53,10 +53,19 @@ def revision(server):
 
 def test_update_to_a_tag_with_a_migration_serves_it_without_a_failed_request(server, repo):
     before = rows(server)
-    repo.release("v1.2.0", files=[migration(
-        "0002", "0001", "comments table",
-        "op.create_table('comment', sa.Column('id', sa.Integer(), primary_key=True), sa.Column('body', sa.String(140)))",
-        "op.drop_table('comment')")])
+    repo.release(
+        "v1.2.0",
+        files=[
+            migration(
+                "0002",
+                "0001",
+                "comments table",
+                "op.create_table('comment', sa.Column('id', sa.Integer(), primary_key=True), "
+                "sa.Column('body', sa.String(140)))",
+                "op.drop_table('comment')",
+            )
+        ],
+    )
     with Load(f"https://127.0.0.1:{server.https_port}/", rate=25) as load:
         result = server.deploy()
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -67,17 +76,27 @@ def test_update_to_a_tag_with_a_migration_serves_it_without_a_failed_request(ser
     assert load.sent >= 20 * result.seconds * 0.9  # at least 20 requests/s
     assert load.failures == [], load.failures[:5]
     # Same requirements: the venv of v1.1.0 serves v1.2.0 too, nothing was installed.
-    assert server.sh(f"ls {APP_DIR}/venvs").split() == [os.path.basename(server.sh(f"readlink {APP_DIR}/releases/v1.1.0/venv"))]
+    assert server.sh(f"ls {APP_DIR}/venvs").split() == [
+        os.path.basename(server.sh(f"readlink {APP_DIR}/releases/v1.1.0/venv"))
+    ]
     assert "release v1.1.0 -> v1.2.0" in result.stdout + result.stderr
 
 
 def test_a_failing_migration_leaves_the_serving_release_schema_and_rows_as_they_were(server, repo):
     before = schema(server), rows(server), revision(server)
-    repo.release("v1.3.0", files=[migration(
-        "0003", "0002", "half applied",
-        "op.create_table('half', sa.Column('id', sa.Integer(), primary_key=True))\n"
-        "op.execute('SELECT no_such_column FROM no_such_table')",
-        "op.drop_table('half')")])
+    repo.release(
+        "v1.3.0",
+        files=[
+            migration(
+                "0003",
+                "0002",
+                "half applied",
+                "op.create_table('half', sa.Column('id', sa.Integer(), primary_key=True))\n"
+                "op.execute('SELECT no_such_column FROM no_such_table')",
+                "op.drop_table('half')",
+            )
+        ],
+    )
     result = server.deploy()
     assert result.returncode != 0
     assert "the migration of v1.3.0 failed" in result.stdout + result.stderr
@@ -89,11 +108,19 @@ def test_a_failing_migration_leaves_the_serving_release_schema_and_rows_as_they_
 def test_an_app_failing_its_health_check_is_rolled_back_with_its_migration(server, repo):
     repo.git("checkout", "-q", "-b", "hotfix", "v1.2.0")  # the broken v1.3.0 stays behind
     before = schema(server), rows(server), revision(server)
-    repo.release("v1.4.0", files=[
-        migration("0004", "0002", "post title", "op.add_column('post', sa.Column('title', sa.String(80)))",
-                  "op.drop_column('post', 'title')"),
-        ("app/templates/index.html", "{{ release | no_such_filter }}"),  # every page answers 500
-    ])
+    repo.release(
+        "v1.4.0",
+        files=[
+            migration(
+                "0004",
+                "0002",
+                "post title",
+                "op.add_column('post', sa.Column('title', sa.String(80)))",
+                "op.drop_column('post', 'title')",
+            ),
+            ("app/templates/index.html", "{{ release | no_such_filter }}"),  # every page answers 500
+        ],
+    )
     result = server.deploy("--data", "health_check_seconds=5")
     assert result.returncode != 0
     assert "v1.4.0 failed its health check" in result.stdout + result.stderr
@@ -160,8 +187,13 @@ def test_a_release_that_fails_to_install_or_to_load_leaves_the_serving_release(s
 
     with open(os.path.join(repo.path, "microblog.py")) as handle:
         app_module = handle.read()
-    repo.release("v1.6.1", files=[("requirements.txt", requirements),
-                                  ("microblog.py", app_module + "raise RuntimeError('broken on purpose')\n")])
+    repo.release(
+        "v1.6.1",
+        files=[
+            ("requirements.txt", requirements),
+            ("microblog.py", app_module + "raise RuntimeError('broken on purpose')\n"),
+        ],
+    )
     result = server.deploy()
     assert result.returncode != 0
     output = result.stdout + result.stderr
@@ -177,8 +209,7 @@ def test_an_interrupted_update_converges_on_a_plain_rerun(server, repo):
     # One more requirement: the update spends seconds in pip, where it is interrupted.
     repo.release("v1.7.0", files=[("requirements.txt", requirements + "six==1.16.0\n")])
     command, environment = server.deploy_command()
-    deploy = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    deploy = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while not server.sh("pgrep -f 'pip install' || true"):
         assert time.time() < deadline and deploy.poll() is None, "the update never reached pip"
@@ -197,8 +228,9 @@ def test_an_interrupted_update_converges_on_a_plain_rerun(server, repo):
 def test_a_full_disk_during_an_update_leaves_the_serving_release(server, repo):
     repo.release("v1.8.0")  # on top of v1.7.0
     partial = f"{APP_DIR}/releases/v1.8.0.partial"  # where the release is unpacked: 16 kB of room
-    server.sh(f"mkdir -p {partial} && mount -t tmpfs -o size=16k,uid=$(id -u deploy),gid=$(id -g deploy) "
-              f"tmpfs {partial}")
+    server.sh(
+        f"mkdir -p {partial} && mount -t tmpfs -o size=16k,uid=$(id -u deploy),gid=$(id -g deploy) tmpfs {partial}"
+    )
     try:
         result = server.deploy()
     finally:

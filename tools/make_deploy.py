@@ -26,12 +26,19 @@ def main(pyinfra_args):
         pyinfra_args = [arg for arg in pyinfra_args if arg != "--rollback"]
         deploy_file = "rollback.py"
     confirm = [] if "--dry" in pyinfra_args else ["-y"]  # -y would skip --dry's change detection
-    command = [os.path.join(os.path.dirname(sys.executable), "pyinfra"), *confirm, *pyinfra_args,
-               "inventory.py", deploy_file]
+    command = [
+        os.path.join(os.path.dirname(sys.executable), "pyinfra"),
+        *confirm,
+        *pyinfra_args,
+        "inventory.py",
+        deploy_file,
+    ]
     status = subprocess.run(command, cwd=HERE).returncode
     if status == 0 and local and "--dry" not in pyinfra_args:
-        print(f"\nThe app is up: https://localhost:{local_server.port(local_server.HTTPS_PORT)}/ "
-              "(self-signed certificate: your browser will ask you to accept it)")
+        print(
+            f"\nThe app is up: https://localhost:{local_server.port(local_server.HTTPS_PORT)}/ "
+            "(self-signed certificate: your browser will ask you to accept it)"
+        )
     return status
 
 

@@ -41,9 +41,13 @@ def create_app(config_class=Config):
     @app.route("/debug/request")
     def request_seen():
         """What the app sees of the request: the tests check what nginx forwards."""
-        return jsonify(remote_addr=request.remote_addr, scheme=request.scheme, host=request.host,
-                       forwarded_for=request.headers.get("X-Forwarded-For"),
-                       forwarded_ssl=request.headers.get("X-Forwarded-Ssl"),
-                       forwarded_protocol=request.headers.get("X-Forwarded-Protocol"))
+        return jsonify(
+            remote_addr=request.remote_addr,
+            scheme=request.scheme,
+            host=request.host,
+            forwarded_for=request.headers.get("X-Forwarded-For"),
+            forwarded_ssl=request.headers.get("X-Forwarded-Ssl"),
+            forwarded_protocol=request.headers.get("X-Forwarded-Protocol"),
+        )
 
     return app

@@ -1,0 +1,79 @@
+"""The app's schema moved by its own migrations (`flask db`, as the app user), and brought back
+when a migration fails: by the release's own downgrade, then by dropping the tables it made; only
+tables it changed come back from the dump, once the dump is verified, so no more is lost than
+the failed migration touched."""
+
+from .run import Failed, Interrupted, shielded
+
+
+class Migrations:
+    def __init__(self, runner, database, builder, config):
+        self.runner, self.database, self.builder, self.config = runner, database, builder, config
+        self.say = runner.say
+
+    def flask(self, release, *args):
+        folder = self.builder.folder(release)
+        self.runner.run(
+            [f"{folder}/venv/bin/python3", "-m", "flask", *args],
+            what=f"flask {' '.join(args)}",
+            timeout=self.config.migrate_seconds,
+            as_app=True,
+            cwd=folder,
+            env={"FLASK_APP": self.config.flask_app},
+        )
+
+    def undo(self, release, before, dump, serving):
+        """The database back as `before` (a Database.snapshot) after a migration of `release`
+        failed; `dump` was taken before it, `serving` is what serves meanwhile."""
+        revision = before["revision"]
+        if self.database.revision() != revision and revision:
+            try:
+                self.flask(release, "db", "downgrade", revision)
+            except Failed as error:
+                self.say(f"the downgrade to {revision} failed ({error})")
+        self.drop_made(before)
+        now = self.database.snapshot()
+        if now == before:
+            self.say(f"database back at revision {revision or 'none'}")
+            return
+        changed = sorted(
+            name for name, fingerprint in before["tables"].items() if now["tables"].get(name) != fingerprint
+        )
+        problem = "missing" if dump is None else self.database.unusable(dump)
+        if problem:
+            where = dump["path"] if dump else f"no dump (nothing served before {release})"
+            raise Failed(
+                f"the migration of {release} left the database changed (revision {now['revision']}, tables "
+                f"{', '.join(changed) or 'none'}), and the dump {where} is {problem}: the database was NOT "
+                f"restored and nothing in it was dropped but what the migration made. Restore it by hand "
+                f"from a good dump in {self.config.paths.backup_dir}, or fix forward. {serving or 'nothing'} "
+                "serves."
+            )
+        self.say(f"restoring {', '.join(changed) or 'the revision'} from {dump['path']}")
+        self.database.load(dump)
+        self.drop_made(before)
+        if self.database.snapshot() != before:
+            raise Failed(f"restoring {dump['path']} did not bring the database back as it was: restore it by hand.")
+
+    def drop_made(self, before):
+        made = sorted(name for name in self.database.tables() if name not in before["tables"])
+        if made:
+            self.say(f"dropping what the migration made: {', '.join(made)}")
+            self.database.drop(made)
+
+    def downgrade(self, newer, revision, serving):
+        """The database at `revision`, by the migrations of release `newer` (the older release
+        does not know them), after a dump; back as it was when that fails."""
+        before = self.database.snapshot()
+        dump = self.database.dump(newer)
+        self.say(f"database backed up to {dump['path']}")
+        if before["revision"] == revision:
+            return
+        try:
+            self.flask(newer, "db", "downgrade", revision or "base")
+        except (Failed, Interrupted):
+            with shielded():
+                self.undo(newer, before, dump, serving)
+            raise Failed(
+                f"downgrading the database to {revision} failed; it is back as it was and {serving} still serves."
+            ) from None
