@@ -14,7 +14,15 @@ from core.checks import is_git_url
 from core.settings import settings
 from facts.git import RemoteRefs, RepositoryRefs
 from facts.release import ReleaseStatus
-from flask_release.identity import REF_FORMAT, Refused, check_immutable, check_not_older, parse_refs, resolve
+from flask_release.identity import (
+    REF_FORMAT,
+    Refused,
+    check_immutable,
+    check_not_older,
+    parse_refs,
+    resolve,
+    same_release,
+)
 
 _plans = {}
 
@@ -25,7 +33,6 @@ class Plan:
     fetch: bool  # the program fetches the repository URL first
     local_repo: str | None  # the commits are shipped from this repository
     serving: str | None  # the release that serves now
-    status: dict | None  # the release program's status
     changed: bool
 
     @property
@@ -84,16 +91,10 @@ def _plan(target_host):
                 check_not_older(target, serving)
         except Refused as error:
             raise PyinfraError(f"{target_host.name}: {error}") from None
-    changed = (
-        target is None
-        or not serving
-        or (serving["name"], serving["commit"], serving["pip_key"]) != (target.name, target.commit, s.pip_key)
-    )
     return Plan(
         target=target,
         fetch=fetch,
         local_repo=local_repo,
         serving=(status or {}).get("serving"),
-        status=status,
-        changed=changed,
+        changed=not same_release(serving, target, s.pip_key),
     )

@@ -127,6 +127,15 @@ def check_immutable(target, releases):
             )
 
 
+def same_release(info, target, pip):
+    """Whether the release `info` (from the state) is `target` built with the pip_key `pip`."""
+    return (
+        bool(info)
+        and target is not None
+        and (info["name"], info["commit"], info["pip_key"]) == (target.name, target.commit, pip)
+    )
+
+
 def pip_key(options, constraints):
     """Identifies pip's options and constraints text: a change gives every release a new venv."""
     return hashlib.sha256(json.dumps([list(options), constraints or ""]).encode()).hexdigest()[:16]

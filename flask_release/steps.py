@@ -9,7 +9,7 @@ interrupted one is undone by the next run:
 
 from .build import Builder
 from .database import Database
-from .identity import Refused, check_not_older, resolve
+from .identity import Refused, check_not_older, resolve, same_release
 from .migrations import Migrations
 from .run import Failed, Interrupted, shielded
 from .service import Service
@@ -43,12 +43,7 @@ class Steps:
         return target
 
     def serves(self, target):
-        serving = self.state.serving_release()
-        return bool(serving) and (serving["name"], serving["commit"], serving["pip_key"]) == (
-            target.name,
-            target.commit,
-            self.config.pip_key,
-        )
+        return same_release(self.state.serving_release(), target, self.config.pip_key)
 
     def journal(self, step, **details):
         self.state["journal"] = {"step": step, "at": now(), **details} if step else None

@@ -13,16 +13,7 @@ from pyinfra.api.state import StateStage
 from facts.git import HasCommit
 from facts.release import HealthCheck, ReleaseStatus
 from facts.services import ProgramState
-
-
-def serves(status, target, pip_key):
-    """Whether a program's status says `target` serves with these pip settings."""
-    release = (status or {}).get("release") or {}
-    return target is not None and (release.get("name"), release.get("commit"), release.get("pip_key")) == (
-        target.name,
-        target.commit,
-        pip_key,
-    )
+from flask_release.identity import same_release
 
 
 @operation()
@@ -66,7 +57,7 @@ def run_program(program: str, arguments: list, target=None, pip_key: str = "", r
     """Runs the release program with `arguments`, unless its status says `target` serves already
     (asked again when the operation runs: an interrupted run may have finished it meanwhile);
     with `report`, then says which release serves."""
-    if target is not None and serves(host.get_fact(ReleaseStatus, program=program), target, pip_key):
+    if same_release((host.get_fact(ReleaseStatus, program=program) or {}).get("release"), target, pip_key):
         return
     yield from _program(program, arguments, report)
 

@@ -13,13 +13,20 @@ from testbed.servers import Server
 class GitHost:
     def __init__(self, state_dir):
         self.server = Server(state_dir, repo="", web=False)
+        try:
+            self.start_daemon()
+        except Exception:
+            self.server.remove()
+            raise
+        self.address = self.server.address()
+
+    def start_daemon(self):
         self.server.sh(
             "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq git >/dev/null && "
             "mkdir -p /srv/git && "
             "systemd-run --unit git-daemon git daemon --reuseaddr --export-all --base-path=/srv/git "
             "/srv/git"
         )
-        self.address = self.server.address()
 
     def url(self, path):
         return f"git://{self.address}/{path}.git"
