@@ -14,25 +14,14 @@ import time
 
 from testbed import repos
 from testbed.client import Load
-from testbed.repos import migration
+from testbed.repos import new_table
 from testbed.servers import Server
 
 RATE = 25
 
 
 def new_tag(repo, version, revision, down_revision):
-    repo.release(
-        version,
-        files=[
-            migration(
-                revision,
-                down_revision,
-                f"table {revision}",
-                f"op.create_table('t{revision}', sa.Column('id', sa.Integer(), primary_key=True))",
-                f"op.drop_table('t{revision}')",
-            )
-        ],
-    )
+    repo.release(version, files=[new_table(revision, down_revision, f"t{revision}")])
 
 
 def measure(server, label, update):

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pyinfra import host
 from pyinfra.facts.server import Command
 
-from core import checks
+from core.checks import is_git_url
+from core.hostnames import server_names
 from core.roles import DB_PORT, Roles, roles
 from flask_release.config import Paths
 from flask_release.identity import pip_key
@@ -96,7 +97,7 @@ class Settings:
 
 def known_constraints(repo):
     match = re.search(r"[:/]([\w.-]+/[\w.-]+?)(?:\.git)?/?$", repo)
-    return KNOWN_CONSTRAINTS.get(match.group(1).lower()) if match and checks.is_git_url(repo) else None
+    return KNOWN_CONSTRAINTS.get(match.group(1).lower()) if match and is_git_url(repo) else None
 
 
 def settings(target=None):
@@ -114,7 +115,7 @@ def resolve(name, data, layout, cores):
     the roles of the layout and its CPU cores."""
     value = data.get
     paths = Paths(value("app_name"), value("app_user"))
-    names = checks.server_names(data)
+    names = server_names(data)
     address = layout.gunicorn_address(name, value("bind"))
     constraints = value("pip_constraints") or known_constraints(value("repo"))
     constraints = os.path.expanduser(constraints) if constraints else None

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from pyinfra import host
 
-from core.checks import is_ip
+from core.hostnames import is_ip
 from core.settings import settings
 from facts.tls import CertificateNames
 

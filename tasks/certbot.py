@@ -4,7 +4,7 @@ import shlex
 from pyinfra.api import deploy
 from pyinfra.operations import files, server, systemd
 
-from core.checks import is_ip
+from core.hostnames import is_ip
 from core.render import render
 from core.settings import settings
 from core.tls import certificate_for, certificate_ready

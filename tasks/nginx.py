@@ -2,7 +2,7 @@ from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
-from core.checks import is_ip
+from core.hostnames import is_ip
 from core.render import render
 from core.settings import settings
 from core.tls import certificate_for, served_certificate

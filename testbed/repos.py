@@ -79,6 +79,16 @@ def downgrade():
 '''
 
 
+def new_table(revision, down_revision, table, insert=False):
+    """(path, text) of a migration that creates `table` (id, body), with one row if `insert`."""
+    columns = "sa.Column('id', sa.Integer(), primary_key=True), sa.Column('body', sa.Text())"
+    upgrade = f"op.create_table('{table}', {columns})"
+    if insert:
+        row = f"INSERT INTO {table} (body) VALUES ('one row per run of this migration')"  # noqa: S608 (a test's own)
+        upgrade += f'\nop.execute("{row}")'
+    return migration(revision, down_revision, f"{table} table", upgrade, f"op.drop_table('{table}')")
+
+
 def migration(revision, down_revision, message, upgrade, downgrade):
     """(path, text) of an Alembic migration for Repo.release(files=...)."""
 

@@ -18,6 +18,7 @@ from testbed import local_server
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYINFRA = os.path.join(os.path.dirname(sys.executable), "pyinfra")
 APP_DIR = "/home/deploy/microblog"  # where the default settings put the app
+PROGRAM = "/usr/local/sbin/microblog-release"
 
 
 def free_port():
@@ -67,6 +68,16 @@ class Server:
         if check and code != 0:
             raise AssertionError(f"{command!r} exited {code} in {self.name}: {output}")
         return output
+
+    def release_status(self):
+        """The release program's status (what serves, what served before, the releases kept)."""
+        return json.loads(self.sh(f"{PROGRAM} status --json"))
+
+    def page(self, path="/"):
+        """The body of a page of the site, over HTTPS."""
+        from testbed.client import http_get
+
+        return http_get(self.https_url + path)[2]
 
     def address(self, network="bridge"):
         self.container.reload()

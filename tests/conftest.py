@@ -60,3 +60,20 @@ def server(engine, state_dir, sample_repository):
     instance = Server(state_dir, sample_repository)
     yield instance
     instance.remove()
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    """A sample app repository of the module's own, which its tests grow."""
+    return repos.build(str(tmp_path_factory.mktemp("repo") / "sample-app"))
+
+
+@pytest.fixture(scope="module")
+def deployed_server(engine, state_dir, repo):
+    """A fresh server serving the latest tag of the module's repository, one post written."""
+    instance = Server(state_dir, repo.path)
+    first = instance.deploy()
+    assert first.returncode == 0, first.output[-5000:]
+    instance.sh("mysql -e \"INSERT INTO post (body) VALUES ('written before the tests')\" microblog")
+    yield instance
+    instance.remove()

@@ -5,19 +5,13 @@ import re
 
 import pytest
 
-from testbed import repos
 from testbed.client import Load, http_get
-from testbed.repos import migration
+from testbed.repos import new_table
 from testbed.servers import APP_DIR, Cluster, changed_operations
 
 pytestmark = pytest.mark.e2e
 
 BACKUPS = "/var/backups/microblog"
-
-
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory):
-    return repos.build(str(tmp_path_factory.mktemp("multi") / "sample-app"))
 
 
 @pytest.fixture(scope="module")
@@ -124,17 +118,7 @@ def test_a_stopped_app_host_is_skipped_and_every_request_answers(cluster, first_
 def test_rolling_update_under_load_fails_no_request_and_migrates_once(cluster, repo, first_deploy):
     repo.release(
         "v1.2.0",
-        files=[
-            migration(
-                "0002",
-                "0001",
-                "comments table",
-                "op.create_table('comment', sa.Column('id', sa.Integer(), primary_key=True), "
-                "sa.Column('body', sa.String(140)))\n"
-                "op.execute(\"INSERT INTO comment (body) VALUES ('one row per run of this migration')\")",
-                "op.drop_table('comment')",
-            )
-        ],
+        files=[new_table("0002", "0001", "comment", insert=True)],
     )
     with Load(cluster.url + "/", rate=20) as load:
         result = cluster.deploy()

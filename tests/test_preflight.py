@@ -1,11 +1,14 @@
 """The real command line with bad settings or a bad layout: every problem named, before pyinfra
-connects to any server (the hosts below do not even exist)."""
+connects to any server (the hosts below do not even exist); then SSH problems and a system
+account as app_user on a real server, which stays as it was."""
 
 import os
 import subprocess
 
+import pytest
+
 from core import environment
-from testbed.servers import PYINFRA, ROOT
+from testbed.servers import PYINFRA, ROOT, free_port
 
 
 def pyinfra(tmp_path, env, *args):
@@ -59,10 +62,10 @@ def test_bad_settings_given_with_data_stop_before_any_connection_all_named(tmp_p
     assert code != 0 and "Settings of 192.0.2.1 need fixing before anything changes" in output
     for expected in (
         "`workers` = 0 must be a positive whole number",
-        "`bind` = '8000' must be host:port",
+        "`bind` = 8000 must be host:port",
         "`db_name` = 'mysql' is taken",
         "`static_path` = '../../..' must stay inside the release",
-        "`server_names` holds 'bad_name!'",
+        "holds 'bad_name!', not host names",
     ):
         assert expected in output, expected
     assert "Connected" not in output
@@ -77,3 +80,39 @@ def test_a_secret_a_dotenv_file_cannot_keep_stops_before_any_connection(tmp_path
     )
     assert code != 0 and "SECRET_KEY holds a character" in output and "no spaces" in output
     assert 'has"a$quote' not in output and "Connected" not in output
+
+
+@pytest.mark.e2e
+def test_ssh_problems_and_system_accounts_end_with_a_clear_message_and_change_nothing(make_server, tmp_path):
+    server = make_server()
+    wrong_key = tmp_path / "wrong_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(wrong_key)], check=True)
+    server.sh(
+        "useradd -m nosudo && install -d -o nosudo -m 0700 /home/nosudo/.ssh && "
+        "install -o nosudo -m 0600 /root/.ssh/authorized_keys /home/nosudo/.ssh/authorized_keys && useradd -r svcacct"
+    )
+    real_server = {
+        environment.HOSTS: "127.0.0.1",
+        environment.SSH_PORT: str(server.ssh_port),
+        environment.SSH_KNOWN_HOSTS: str(tmp_path / "known_hosts"),
+        environment.SSH_KEY: os.path.join(server.state_dir, "id_ed25519"),
+    }
+    snapshot = "ls -lR /etc /home /var/lib/dpkg/info | md5sum"
+    before = server.sh(snapshot)
+    cases = {
+        "unreachable": ({environment.SSH_PORT: str(free_port())}, (), "Check the address (DEPLOY_HOSTS), the SSH port"),
+        "wrong key": (
+            {environment.SSH_KEY: str(wrong_key)},
+            (),
+            f"refuses the SSH key {wrong_key} for the user root. Check DEPLOY_SSH_KEY and DEPLOY_SSH_USER",
+        ),
+        "no sudo": ({environment.SSH_USER: "nosudo"}, (), "nosudo on 127.0.0.1 cannot use sudo without a password"),
+        "system account": ({}, ("--data", "app_user=svcacct"), "`app_user` = 'svcacct' is an account of the system"),
+    }
+    for case, (overrides, data, message) in cases.items():
+        result = server.deploy(
+            "--data", f"repo={server.repo}", "--data", "tls=self-signed", *data, env={**real_server, **overrides}
+        )
+        assert result.returncode != 0, case
+        assert message in result.output, (case, result.output[-2000:])
+    assert server.sh(snapshot) == before

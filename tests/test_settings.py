@@ -32,7 +32,7 @@ def test_default_settings_pass_with_an_email_and_a_public_domain():
 
 def test_letsencrypt_needs_an_email_and_a_public_dns_name():
     found = problems(data(domain="localhost"))
-    assert any(p.startswith("`acme_email` is required") for p in found)
+    assert any(p.startswith("`acme_email` = None is required with tls") for p in found)
     assert any("`domain` = 'localhost'" in p and "not a public DNS name" in p for p in found)
     for name in ("203.0.113.7", "blog.test", "intranet", "app.localhost"):
         assert any(

@@ -1,18 +1,14 @@
 """The whole stack deployed to one fresh Debian 12 server over SSH, checked with real requests and
 real commands in the server."""
 
-import io
-import json
-import os
 import re
 import shlex
 import subprocess
-import tarfile
 
 import pytest
 
 from testbed.client import http_get, wait_for_http
-from testbed.servers import APP_DIR, changed_operations, free_port
+from testbed.servers import APP_DIR, changed_operations
 
 pytestmark = pytest.mark.e2e
 
@@ -23,10 +19,6 @@ def app_env(server):
         for line in server.sh(f"cat {APP_DIR}/current/.env").splitlines()
         if "=" in line and not line.startswith("#")
     )
-
-
-def status(server):
-    return json.loads(server.sh("/usr/local/sbin/microblog-release status --json"))
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +36,7 @@ def second_deploy(server, first_deploy):
 
 def test_first_deploy_checks_out_the_latest_tag_not_the_untagged_commit(server, first_deploy):
     assert server.sh(f"readlink {APP_DIR}/current") == "releases/v1.1.0"
-    commit = status(server)["release"]["commit"]
+    commit = server.release_status()["release"]["commit"]
     assert commit == local_commit(server, "v1.1.0") != local_commit(server, "HEAD")
     assert server.sh(f"cat {APP_DIR}/current/VERSION") == "v1.1.0"
     assert "release none -> v1.1.0" in first_deploy.stdout + first_deploy.stderr
@@ -204,80 +196,7 @@ def test_dry_run_on_a_fresh_server_changes_nothing(make_server):
     assert fresh.sh("dpkg -s nginx", check=False).count("not installed")
 
 
-def test_a_url_source_is_fetched_by_the_server_and_its_new_tags_deployed(server, first_deploy):
-    # The sample repository inside the server, reached by URL like a git host.
-    server.sh("rm -rf /srv/sample.git")
-    server.container.put_archive("/srv", tar_of(server.repo, "sample.git"))
-    server.sh("chown -R deploy /srv/sample.git")
-    source = ("--data", "repo=file:///srv/sample.git")
-
-    first = server.deploy("--json", *source)  # v1.1.0 from the URL is the release that serves: only the settings
-    assert first.returncode == 0, first.stderr[-3000:]
-    same = server.deploy("--json", *source)
-    assert same.returncode == 0 and changed_operations(same) == [], same.stderr[-3000:]
-
-    server.sh(
-        "cd /srv/sample.git && runuser -u deploy -- git -c user.name=t -c user.email=t@t commit -q --allow-empty "
-        "-m next && runuser -u deploy -- git -c user.name=t -c user.email=t@t tag -a v1.3.0 -m v1.3.0"
-    )
-    moved = server.deploy("-v", *source)
-    assert moved.returncode == 0, moved.stderr[-3000:]
-    assert "release v1.1.0 -> v1.3.0" in moved.output
-    assert server.sh(f"readlink {APP_DIR}/current") == "releases/v1.3.0"
-
-    pinned = server.deploy(*source, "--data", "ref=v1.0.0")
-    assert pinned.returncode == 0, pinned.stderr[-3000:]
-    assert server.sh(f"readlink {APP_DIR}/current") == "releases/v1.0.0"
-    assert "Microblog v1.0.0" in http_get(server.url + "/")[2]
-
-
 def local_commit(server, ref):
     return subprocess.run(
         ["git", "-C", server.repo, "rev-parse", f"{ref}^{{commit}}"], capture_output=True, text=True, check=True
     ).stdout.strip()
-
-
-def tar_of(path, name):
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        archive.add(path, arcname=name)
-    return buffer.getvalue()
-
-
-def test_bad_settings_and_ssh_problems_end_with_a_clear_message_and_change_nothing(server, first_deploy, tmp_path):
-    wrong_key = tmp_path / "wrong_key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(wrong_key)], check=True)
-    server.sh(
-        "id nosudo >/dev/null 2>&1 || useradd -m nosudo; install -d -o nosudo -m 0700 /home/nosudo/.ssh; "
-        "install -o nosudo -m 0600 /root/.ssh/authorized_keys /home/nosudo/.ssh/authorized_keys"
-    )
-    real_server = {
-        "DEPLOY_HOSTS": "127.0.0.1",
-        "DEPLOY_SSH_PORT": str(server.ssh_port),
-        "DEPLOY_SSH_KNOWN_HOSTS": str(tmp_path / "known_hosts"),
-        "DEPLOY_SSH_KEY": os.path.join(server.state_dir, "id_ed25519"),
-    }
-    settings = ("--data", f"repo={server.repo}", "--data", "tls=self-signed")
-    before = server.sh(
-        f"readlink {APP_DIR}/current; sha1sum {APP_DIR}/shared/.env /etc/nginx/sites-available/microblog"
-    )
-    cases = {
-        "bad settings": ({}, "`workers` = 0 must be a positive whole number"),
-        "unreachable": ({"DEPLOY_SSH_PORT": str(free_port())}, "Check the address (DEPLOY_HOSTS), the SSH port"),
-        "wrong key": (
-            {"DEPLOY_SSH_KEY": str(wrong_key)},
-            f"refuses the SSH key {wrong_key} for the user root. Check DEPLOY_SSH_KEY and DEPLOY_SSH_USER",
-        ),
-        "no sudo": ({"DEPLOY_SSH_USER": "nosudo"}, "nosudo on 127.0.0.1 cannot use sudo without a password"),
-    }
-    for case, (overrides, message) in cases.items():
-        bad = ("--data", "workers=0", "--data", "bind=8000") if case == "bad settings" else ()
-        result = server.deploy(*settings, *bad, env={**real_server, **overrides})
-        assert result.returncode != 0, case
-        assert message in result.stdout + result.stderr, (case, result.stderr[-2000:])
-        if case == "bad settings":  # all problems at once, before any connection
-            assert "`bind` = '8000' must be host:port" in result.stderr and "Connected" not in result.output
-    assert (
-        server.sh(f"readlink {APP_DIR}/current; sha1sum {APP_DIR}/shared/.env /etc/nginx/sites-available/microblog")
-        == before
-    )

@@ -2,7 +2,6 @@
 failing app rolled back automatically, an update with nothing new, and `make rollback`. The sample
 app's repository grows during the tests."""
 
-import json
 import os
 import re
 import signal
@@ -13,25 +12,15 @@ import pytest
 
 from testbed import repos
 from testbed.client import Load, http_get, wait_for_http
-from testbed.repos import migration
-from testbed.servers import APP_DIR, ROOT, Server, changed_operations
+from testbed.repos import migration, new_table
+from testbed.servers import APP_DIR, ROOT, changed_operations
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory):
-    return repos.build(str(tmp_path_factory.mktemp("updates") / "sample-app"))
-
-
-@pytest.fixture(scope="module")
-def server(engine, state_dir, repo):
-    instance = Server(state_dir, repo.path)
-    first = instance.deploy()
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    instance.sh("mysql -e \"INSERT INTO post (body) VALUES ('written before the updates')\" microblog")
-    yield instance
-    instance.remove()
+def server(deployed_server):
+    return deployed_server
 
 
 def page(server):
@@ -55,16 +44,7 @@ def test_update_to_a_tag_with_a_migration_serves_it_without_a_failed_request(ser
     before = rows(server)
     repo.release(
         "v1.2.0",
-        files=[
-            migration(
-                "0002",
-                "0001",
-                "comments table",
-                "op.create_table('comment', sa.Column('id', sa.Integer(), primary_key=True), "
-                "sa.Column('body', sa.String(140)))",
-                "op.drop_table('comment')",
-            )
-        ],
+        files=[new_table("0002", "0001", "comment")],
     )
     with Load(f"https://127.0.0.1:{server.https_port}/", rate=25) as load:
         result = server.deploy()
@@ -220,7 +200,7 @@ def test_an_interrupted_update_converges_on_a_plain_rerun(server, repo):
     result = server.deploy()
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert page(server) == "Microblog v1.7.0"
-    assert json.loads(server.sh("/usr/local/sbin/microblog-release status --json"))["serving"] == "v1.7.0"
+    assert server.release_status()["serving"] == "v1.7.0"
     again = server.deploy("--json")
     assert not changed_operations(again)
 
