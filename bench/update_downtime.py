@@ -41,7 +41,8 @@ def main():
         repo = repos.build(os.path.join(tmp, "sample-app"))
         server = Server(tmp, repo.path)
         try:
-            assert server.deploy().returncode == 0
+            first = server.deploy()
+            assert first.returncode == 0, first.output[-3000:]
             title = f"update under {RATE} requests/s"
             print(f"{title:<44} {'failed':>15} {'longest gap':>10} {'wall time':>11}")
 

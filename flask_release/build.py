@@ -33,11 +33,16 @@ class Builder:
         for release, info in releases.items():
             if info["name"] == target.name and info["pip_key"] == self.config.pip_key:
                 return release, True
+        # The same commit with other pip settings is a release of its own; a folder root has no
+        # record of (an earlier version of this deploy made it, and it may serve) is left alone.
         release, number = target.name, 1
-        while release in releases:  # the same commit with other pip settings: a release of its own
+        while release in releases or self.on_disk(release):
             number += 1
             release = f"{target.name}~{number}"
         return release, False
+
+    def on_disk(self, release):
+        return self.as_app("test", "-e", self.folder(release), what="test", check=False).code == 0
 
     def build(self, target):
         """The release of `target`, built unless it is already; returns its name."""
@@ -47,7 +52,7 @@ class Builder:
             return release
         folder, partial = self.folder(release), f"{self.folder(release)}.partial"
         # what an interrupted build left (a folder in use stays: the next step says why)
-        self.as_app("rm", "-rf", "--", folder, partial, what="removing an unfinished build", check=False)
+        self.as_app("rm", "-rf", "--", partial, what="removing an unfinished build", check=False)
         self.as_app("mkdir", "-p", "--", partial, what="mkdir")
         self.source.export(target.commit, partial)
         self.as_app("ln", "-s", "../../shared/.env", f"{partial}/.env", what="linking .env")

@@ -58,7 +58,7 @@ class Recorder(Runner):
 
     def run(self, argv, *, what, timeout, as_app=False, **kwargs):
         self.commands.append(("app" if as_app else "root", list(argv)))
-        return Result(0, b"Flask==3\n", b"")
+        return Result(1 if argv[0] == "test" else 0, b"Flask==3\n", b"")  # no folder is there
 
 
 def builder(tmp_path, state=None):
@@ -80,6 +80,14 @@ def test_the_release_of_a_tag_is_built_once_and_a_moved_tag_is_refused(tmp_path)
 def test_other_pip_settings_build_the_same_commit_as_a_release_of_its_own(tmp_path):
     build, _, state = builder(tmp_path)
     state["releases"]["v1.0.0"] = {"name": "v1.0.0", "commit": COMMIT, "pip_key": "old", "venv": "k1"}
+    assert build.release_for(Target("v1.0.0", "v1.0.0", COMMIT, True)) == ("v1.0.0~2", False)
+
+
+def test_a_folder_root_has_no_record_of_is_never_removed_or_rebuilt(tmp_path):
+    build, runner, _ = builder(tmp_path)
+    runner.run = lambda argv, **kwargs: Result(
+        0 if argv[:2] == ["test", "-e"] and argv[2].endswith("/v1.0.0") else 1, b"", b""
+    )
     assert build.release_for(Target("v1.0.0", "v1.0.0", COMMIT, True)) == ("v1.0.0~2", False)
 
 
