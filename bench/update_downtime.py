@@ -46,11 +46,10 @@ def main():
             title = f"update under {RATE} requests/s"
             print(f"{title:<44} {'failed':>15} {'longest gap':>10} {'wall time':>11}")
 
-            def article():  # stop, then pull + upgrade (our update does both), then start
-                server.sh("supervisorctl stop microblog")
+            def article():  # stop, then pull + upgrade and start (our update does both)
+                server.sh(f"supervisorctl stop {server.live_program()}")
                 result = server.deploy()  # finds gunicorn stopped: starts it once the release is in place
                 assert result.returncode == 0, result.stderr[-2000:]
-                server.sh("supervisorctl start microblog >/dev/null 2>&1; true")
 
             def ours():
                 result = server.deploy()

@@ -38,16 +38,17 @@ class Roles:
         """Whether nginx of other hosts reaches the gunicorn of app host `name`."""
         return self.web != (name,)
 
-    def gunicorn_address(self, name, bind):
-        """Where gunicorn of app host `name` listens: `bind` (loopback) when its one web host is
-        itself, else the same port on its private address."""
-        if not self.serves_other_hosts(name):
-            return bind
-        return f"{self.address(name)}:{bind.rsplit(':', 1)[1]}"
+    def gunicorn_host(self, name, bind):
+        """Where gunicorn of app host `name` listens: `bind`'s host (loopback) when its one web host
+        is itself, else its private address."""
+        return bind.rsplit(":", 1)[0] if not self.serves_other_hosts(name) else self.address(name)
 
     def upstream(self, bind):
-        """(app host, its gunicorn address) of every app host."""
-        return tuple((name, self.gunicorn_address(name, bind)) for name in self.app)
+        """(app host, the addresses of its blue and green gunicorn) of every app host."""
+        port = int(bind.rsplit(":", 1)[1])
+        return tuple(
+            (name, tuple(f"{self.gunicorn_host(name, bind)}:{port + color}" for color in (0, 1))) for name in self.app
+        )
 
     @property
     def db_shared(self):

@@ -41,7 +41,8 @@ class Settings:
     domain: str
     server_names: tuple
     workers: int
-    gunicorn_address: str  # where this host's gunicorn listens
+    gunicorn_host: str  # where this host's gunicorn listens: loopback, or its private address
+    gunicorn_ports: tuple  # the blue and the green gunicorn's ports: `bind`'s and the next
     forwarded_allow_ips: str  # the web hosts, whose X-Forwarded-* headers gunicorn believes
     upstream: tuple  # (app host, its gunicorn address) of every app host, for nginx
     upstream_max_fails: int
@@ -71,8 +72,9 @@ class Settings:
     public_https_port: int
     releases_keep: int
     backups_keep: int
-    health_url: str  # what a release's health check requests (Host: health_host)
-    check_url: str  # what the end of every deploy requests: through nginx on a web host
+    site_url: str | None  # this web host's nginx, which the health check goes through (Host: health_host)
+    nginx_upstream_link: str | None  # the link the release program flips, when nginx fronts this host alone
+    health_path: str
     health_host: str
     health_check_max_status: int
     health_check_seconds: int
@@ -116,7 +118,7 @@ def resolve(name, data, layout, cores):
     value = data.get
     paths = Paths(value("app_name"), value("app_user"))
     names = server_names(data)
-    address = layout.gunicorn_address(name, value("bind"))
+    port = int(value("bind").rsplit(":", 1)[1])
     constraints = value("pip_constraints") or known_constraints(value("repo"))
     constraints = os.path.expanduser(constraints) if constraints else None
     options = (
@@ -126,10 +128,7 @@ def resolve(name, data, layout, cores):
     )
     with open(constraints) if constraints else io.StringIO() as handle:
         constraints_text = handle.read()
-    path = value("health_check_path")
-    nginx = f"http://127.0.0.1{path}" if value("tls") == "off" else f"https://127.0.0.1{path}"
-    # One app host behind its own nginx: the release is checked as users see it; else straight on gunicorn.
-    health = nginx if layout.serves_static_itself(name) else f"http://{address}{path}"
+    nginx = "http://127.0.0.1" if value("tls") == "off" else "https://127.0.0.1"
     return Settings(
         name=name,
         ssh_port=value("ssh_port") or 22,
@@ -144,7 +143,8 @@ def resolve(name, data, layout, cores):
         domain=value("domain"),
         server_names=names,
         workers=int(value("workers") or 2 * cores),
-        gunicorn_address=address,
+        gunicorn_host=layout.gunicorn_host(name, value("bind")),
+        gunicorn_ports=(port, port + 1),
         forwarded_allow_ips=",".join(layout.address(web) for web in layout.web)
         if layout.serves_other_hosts(name)
         else "127.0.0.1",
@@ -176,8 +176,9 @@ def resolve(name, data, layout, cores):
         public_https_port=value("public_https_port"),
         releases_keep=value("releases_keep"),
         backups_keep=value("backups_keep"),
-        health_url=health,
-        check_url=nginx if name in layout.web else health,
+        site_url=nginx if name in layout.web else None,
+        nginx_upstream_link=f"/etc/nginx/{value('app_name')}/live.conf" if layout.serves_static_itself(name) else None,
+        health_path=value("health_check_path"),
         health_host=names[0],
         health_check_max_status=value("health_check_max_status"),
         health_check_seconds=value("health_check_seconds"),

@@ -8,7 +8,8 @@
   rollback | rollback-switch | rollback-database
                             back to the previous release, in one go or in phases
   receive BUNDLE            the commits of a bundle the deploy shipped, into the repository
-  reload                    gunicorn reloaded gracefully (or started), then the health check
+  reload                    the serving release started again in the other color (new settings), switched to
+  start-live                the live color started (supervisor runs it at boot)
   check [--wait S] [--json] the health check alone
 
 The settings come from /etc/<app>/release.json, <app> being this program's name minus
@@ -43,7 +44,7 @@ def parser():
         command.add_argument("--fetch", action="store_true", help="fetch the repository URL first")
         command.add_argument("--ref", help="tag or branch (default: the `ref` setting, else the latest tag)")
         command.add_argument("--commit", help="the commit the ref must be at")
-    for name in ("migrate", "switch", "rollback", "rollback-switch", "rollback-database", "reload"):
+    for name in ("migrate", "switch", "rollback", "rollback-switch", "rollback-database", "reload", "start-live"):
         commands.add_parser(name)
     commands.add_parser("receive").add_argument("bundle")
     check = commands.add_parser("check")
@@ -112,12 +113,14 @@ def run(args, steps):
         os.unlink(args.bundle)
     elif command == "reload":
         steps.reload()
+    elif command == "start-live":
+        steps.switcher.start_live()
     return 0
 
 
 def read_only(args, steps):
     if args.command == "check":
-        healthy, detail = steps.service.health(args.wait, steps.config.check_url)
+        healthy, detail = steps.check(args.wait)
         if args.json:
             print(json.dumps({"healthy": healthy, "detail": detail}))
         else:
@@ -131,6 +134,7 @@ def read_only(args, steps):
         "previous": previous[1]["release"] if previous else None,
         "releases": status["releases"],
         "pending": status["pending"],
+        "live": status["live"],
         "interrupted": (status["journal"] or {}).get("step"),
         "history": status["history"][-20:],
     }

@@ -36,6 +36,10 @@ class Paths:
         return f"{self.app_dir}/venvs"
 
     @property
+    def slots(self):  # slots/blue, slots/green -> the release each color of gunicorn runs
+        return f"{self.app_dir}/slots"
+
+    @property
     def shared(self):
         return f"{self.app_dir}/shared"
 
@@ -99,8 +103,12 @@ class Config:
     pip_key: str  # identifies the pip options and constraints: part of every venv's key
     releases_keep: int
     backups_keep: int
-    health_url: str  # requested after a switch: through nginx, or straight to gunicorn
-    check_url: str  # requested at the end of every deploy: through nginx on a web host
+    log_dir: str
+    gunicorn_host: str  # the address gunicorn listens on: loopback, or the private one
+    gunicorn_ports: tuple  # the ports of the blue and the green gunicorn
+    nginx_upstream_link: str | None  # the link this host's nginx takes its upstream from, when it flips colors
+    site_url: str | None  # this host's nginx (https://127.0.0.1, ...), when it serves the site
+    health_path: str
     health_host: str  # Host header (and TLS server name) of the health check
     health_max_status: int
     health_seconds: int
@@ -121,4 +129,6 @@ class Config:
         unknown, missing = set(data) - names, names - set(data)
         if unknown or missing:
             raise ValueError(f"{path}: unknown settings {sorted(unknown)}, missing {sorted(missing)}")
-        return cls(**{**data, "pip_options": tuple(data["pip_options"])})
+        return cls(
+            **{**data, "pip_options": tuple(data["pip_options"]), "gunicorn_ports": tuple(data["gunicorn_ports"])}
+        )

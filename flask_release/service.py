@@ -1,49 +1,105 @@
-"""gunicorn under supervisor, and the one health check: what a switch, a rollback and a
-settings change all use."""
+"""gunicorn under supervisor in two colors, blue and green, each on a port of its own: a release
+starts in the idle color beside the live one, answers its health check, nginx switches to it
+with a graceful reload, and the live one drains and stops. A release, a rollback and a settings
+change all switch so; and the one health check."""
 
 import http.client
 import os
-import signal
 import socket
 import ssl
+import subprocess
 import time
 from urllib.parse import urlsplit
 
 from .run import Failed
 
+COLORS = ("blue", "green")
+DRAIN_SECONDS = 30
+
+
+def other(color):
+    return COLORS[1 - COLORS.index(color)]
+
 
 class Service:
     def __init__(self, runner, config):
-        self.runner, self.config, self.program = runner, config, config.app_name
+        self.runner, self.config = runner, config
 
-    def supervisorctl(self, *args, check=False):
+    def program(self, color):
+        return f"{self.config.app_name}-{color}"
+
+    def port(self, color):
+        return self.config.gunicorn_ports[COLORS.index(color)]
+
+    def url(self, color):
+        return f"http://{self.config.gunicorn_host}:{self.port(color)}{self.config.health_path}"
+
+    def supervisorctl(self, *args):
         result = self.runner.run(
-            ["supervisorctl", *args], what=f"supervisorctl {' '.join(args)}", timeout=120, capture=True, check=check
+            ["supervisorctl", *args], what=f"supervisorctl {' '.join(args)}", timeout=120, capture=True, check=False
         )
         return result.out.decode(errors="replace")
 
-    def reload(self):
-        """Gracefully: a HUP makes gunicorn start new workers on what `current` points at while
-        the old ones finish their requests. A changed program (workers, address) or one that does
-        not run is (re)started instead."""
-        changed = f"{self.program}: changed" in self.supervisorctl("reread")
-        answer = self.supervisorctl("pid", self.program).strip()
-        pid = int(answer) if answer.isdigit() else 0  # 0: supervisor runs no such process
-        if changed or pid <= 0 or not _alive(pid):
-            self.supervisorctl("update", self.program)
-            self.supervisorctl("start", self.program)
+    def start(self, color):
+        """The color's gunicorn started afresh (on what its slot points at now), with its program's
+        settings as they are now."""
+        self.supervisorctl("stop", self.program(color))  # an idle color that runs runs what it ran
+        changes = self.supervisorctl("reread")
+        if f"{self.config.app_name}: disappeared" in changes:  # the one program of an earlier version
+            self.supervisorctl("update", self.config.app_name)
+        self.supervisorctl("update", self.program(color), f"{self.config.app_name}-live")
+        answer = self.supervisorctl("start", self.program(color))
+        if "started" not in answer and "already started" not in answer:
+            raise Failed(
+                f"supervisor cannot start {self.program(color)} ({answer.strip()}); see {self.config.log_dir}/error.log"
+            )
+
+    def stop(self, color):
+        self.supervisorctl("stop", self.program(color))
+        self.supervisorctl("update", self.program(color))  # settings changed meanwhile apply to its next start
+
+    def running(self, color):
+        return " RUNNING " in self.supervisorctl("status", self.program(color))
+
+    def drain(self, color):
+        """Waits (at most DRAIN_SECONDS) until no connection to the color's port is open."""
+        deadline = time.monotonic() + DRAIN_SECONDS
+        while time.monotonic() < deadline:
+            connections = subprocess.run(
+                ["ss", "-Htn", "state", "established", f"( sport = :{self.port(color)} )"],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout.strip()
+            if not connections:
+                return
+            time.sleep(0.1)
+
+    def route(self, color):
+        """nginx of this host sends the site's requests to `color` (a graceful reload), when this
+        host's nginx fronts its gunicorn alone; other layouts balance over both colors."""
+        link = self.config.nginx_upstream_link
+        if not link:
             return
-        old_workers = _children(pid)
-        os.kill(pid, signal.SIGHUP)
-        deadline = time.monotonic() + 30
-        while any(_alive(worker) for worker in old_workers) and time.monotonic() < deadline:
-            time.sleep(0.2)
+        previous = os.readlink(link) if os.path.islink(link) else None
+        wanted = f"upstream-{color}.conf"
+        if previous == wanted:
+            return
+        os.symlink(wanted, f"{link}.next")
+        os.replace(f"{link}.next", link)
+        checked = self.runner.run(["nginx", "-t", "-q"], what="nginx -t", timeout=60, capture=True, check=False)
+        if checked.code != 0:
+            if previous:
+                os.symlink(previous, f"{link}.next")
+                os.replace(f"{link}.next", link)
+            raise Failed(f"nginx rejects its config ({checked.err.decode(errors='replace').strip()})")
+        self.runner.run(["systemctl", "reload", "nginx"], what="reloading nginx", timeout=60)
 
     def health(self, seconds=None, url=None):
-        """(healthy, what answered) of `url` (default health_url) within `seconds` (default
-        health_seconds)."""
+        """(healthy, what answered) of `url` (default: the site through this host's nginx) within
+        `seconds` (default health_seconds)."""
         seconds = self.config.health_seconds if seconds is None else seconds
-        url = url or self.config.health_url
+        url = url or self.config.site_url + self.config.health_path
         deadline = time.monotonic() + seconds
         while True:
             try:
@@ -55,12 +111,7 @@ class Service:
                 answer = f"no answer ({error})"
             if time.monotonic() >= deadline:
                 return False, f"{url} (Host {self.config.health_host}): {answer} for {seconds} s"
-            time.sleep(0.5)
-
-    def require_health(self, what):
-        healthy, detail = self.health()
-        if not healthy:
-            raise Failed(f"{what}: the health check fails ({detail}); see the app's error log.")
+            time.sleep(0.2)
 
 
 def probe(url, host, timeout=5):
@@ -81,23 +132,3 @@ def probe(url, host, timeout=5):
         return connection.getresponse().status
     finally:
         connection.close()
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-
-
-def _children(pid):
-    children = []
-    for entry in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                if int(handle.read().rsplit(")", 1)[1].split()[1]) == pid:
-                    children.append(int(entry))
-        except (OSError, ValueError, IndexError):
-            continue
-    return children

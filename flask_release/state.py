@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime
 
 EMPTY = {
+    "live": None,  # the color (blue, green) whose gunicorn serves
     "releases": {},
     "venvs": {},
     "history": [],

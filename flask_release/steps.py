@@ -15,6 +15,7 @@ from .run import Failed, Interrupted, shielded
 from .service import Service
 from .source import Source
 from .state import now
+from .switch import Switch
 
 
 class Steps:
@@ -25,6 +26,7 @@ class Steps:
         self.database = Database(runner, state, config)
         self.service = Service(runner, config)
         self.migrations = Migrations(runner, self.database, self.builder, config)
+        self.switcher = Switch(runner, state, self.builder, self.service, self.paths)
         self.say = runner.say
 
     # --- what to deploy ------------------------------------------------------------------------
@@ -98,14 +100,12 @@ class Steps:
         return before, dump
 
     def switch(self, undo=None):
-        """Serves the pending release; goes back to the previous one (and, with `undo` from
-        migrate, to its schema) when it fails its health check."""
+        """Serves the pending release (blue-green); when it fails its health check the live color
+        keeps serving, and with `undo` (from migrate) the schema goes back too."""
         release, previous = self.pending()
         self.journal("switch", release=release, previous=previous, undo=undo)
         try:
-            self.point_current(release)
-            self.service.reload()
-            healthy, detail = self.service.health()
+            healthy, detail = self.switcher.serve(release)
         except Interrupted:
             healthy, detail = False, "interrupted"
         if healthy:
@@ -132,35 +132,29 @@ class Steps:
         self.say(f"{release} serves (was {previous or 'nothing'})")
 
     def go_back(self, release, previous, undo):
+        """After a failed switch: the routing to what serves, the schema as it was."""
+        self.switcher.restore(stop=self.switcher.idle)
         if undo is not None:
             self.migrations.undo(release, undo["before"], undo["dump"], previous)
-        if previous:
-            self.say(f"going back to {previous}")
-            self.point_current(previous)
-            self.service.reload()
-            healthy, detail = self.service.health()
-            if not healthy:
-                self.journal(None)
-                raise Failed(
-                    f"{release} failed its health check; rolled back to {previous}, which does not pass it "
-                    f"either ({detail})."
-                )
         self.state["pending"] = None
         self.journal(None)
 
     def reload(self):
-        """gunicorn reloaded gracefully on the release root's record says serves (`current` made
-        to point at it again, whatever the app user did to it), then checked."""
-        if self.state.serving:
-            self.point_current(self.state.serving)
-        self.service.reload()
-        self.service.require_health("after the reload")
+        """The serving release started again in the other color, with the settings as they are
+        now (.env, the program's options, MariaDB's new connections), then switched to."""
+        if not self.state.serving:
+            raise Refused("nothing is deployed yet: nothing to reload.")
+        healthy, detail = self.switcher.serve(self.state.serving)
+        if not healthy:
+            raise Failed(
+                f"{self.state.serving} with the new settings fails its health check ({detail}), so the "
+                "running one keeps serving with the settings it started with; see the app's error log."
+            )
 
-    def point_current(self, release):
-        """`current` points at the release, atomically (a new link renamed over the old one)."""
-        link = f"{self.paths.current}.next"
-        self.builder.as_app("ln", "-sfn", f"releases/{release}", link, what="ln")
-        self.builder.as_app("mv", "-T", "--", link, self.paths.current, what="mv")
+    def check(self, wait=None):
+        """The health check of what serves: through this host's nginx, else the live color's port."""
+        url = None if self.config.site_url or not self.switcher.live else self.service.url(self.switcher.live)
+        return self.service.health(wait, url)
 
     def pending(self):
         pending = self.state["pending"]
@@ -187,9 +181,15 @@ class Steps:
         self.journal("rollback", release=entry["release"], left=serving, database=database)
         if database:
             self.migrations.downgrade(serving, entry["revision"], serving)
-        self.point_current(entry["release"])
-        self.service.reload()
-        self.service.require_health(f"{entry['release']} after the rollback")
+        healthy, detail = self.switcher.serve(entry["release"])
+        if not healthy:
+            if database:  # the release that keeps serving gets its schema back
+                self.migrations.flask(serving, "db", "upgrade")
+            self.journal(None)
+            raise Failed(
+                f"{entry['release']} fails its health check ({detail}), so {serving} keeps serving, its "
+                "schema as it was."
+            )
         self.state.record_rollback(index, self.by)
         if not database:
             self.state["left"] = {"release": serving, "revision": entry["revision"]}

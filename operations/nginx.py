@@ -40,3 +40,12 @@ def site(src: io.StringIO, available: str, enabled: str):
         "exit 1; }",
     )
     yield StringCommand("rm", "-f", previous)
+
+
+@operation()
+def initial_link(path: str, target: str):
+    """Ensures the link `path` exists, pointing at `target` when it is made; once there it is the
+    release program's (it flips it between the blue and the green upstream)."""
+    if host.get_fact(Link, path=path):
+        return
+    yield StringCommand("ln", "-s", QuoteString(target), QuoteString(path))

@@ -81,9 +81,9 @@ def all_hosts_ready():
 def app_running(program: str, app_name: str):
     """Ensures supervisor runs the app's gunicorn once a release serves (started, then
     health-checked, when it is stopped or FATAL)."""
-    if (host.get_fact(ReleaseStatus, program=program) or {}).get("serving") and host.get_fact(
-        ProgramState, program=app_name
-    ) not in ("RUNNING", "STARTING"):
+    status = host.get_fact(ReleaseStatus, program=program) or {}
+    live = f"{app_name}-{status.get('live')}"
+    if status.get("serving") and host.get_fact(ProgramState, program=live) not in ("RUNNING", "STARTING"):
         yield StringCommand(QuoteString(program), "reload")
 
 

@@ -16,8 +16,8 @@ def allowed_traffic(s):
     if s.is_web:
         rules += ["80/tcp", "443/tcp"]
     if s.is_app and roles.serves_other_hosts(name):
-        port = s.gunicorn_address.rsplit(":", 1)[1]
-        rules += [f"{port}/tcp from {roles.address(web)}" for web in roles.web if web != name]
+        ports = f"{s.gunicorn_ports[0]}:{s.gunicorn_ports[1]}"  # blue's and green's
+        rules += [f"{ports}/tcp from {roles.address(web)}" for web in roles.web if web != name]
     if s.is_db and roles.db_shared:
         rules += [f"{s.db_port}/tcp from {roles.address(app)}" for app in roles.app if app != name]
     return rules

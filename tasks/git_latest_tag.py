@@ -25,6 +25,7 @@ def app_source():
         (paths.releases, "0751"),
         (paths.venvs, "0750"),
         (paths.shared, "0750"),
+        (paths.slots, "0751"),
     ):
         files.directory(name=f"{path} ({mode})", path=path, mode=mode, _sudo=True, _sudo_user=s.app_user)
     if s.pip_constraints:

@@ -13,7 +13,7 @@ def site_serves():
     s = settings()
     if s.is_app:
         app_running(name=f"gunicorn of {s.app_name} runs", program=s.paths.program, app_name=s.app_name)
-    what = f"{s.name}: the site through nginx ({s.check_url})" if s.is_web else f"{s.name}: gunicorn ({s.check_url})"
+    what = f"{s.name}: the site through nginx ({s.site_url})" if s.is_web else f"{s.name}: gunicorn"
     site_answers(
         name="The site answers its health check", program=s.paths.program, seconds=s.health_check_seconds, what=what
     )

@@ -1,3 +1,5 @@
+import os
+
 from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
@@ -6,7 +8,7 @@ from core.hostnames import is_ip
 from core.render import render
 from core.settings import settings
 from core.tls import certificate_for, served_certificate
-from operations.nginx import site
+from operations.nginx import initial_link, site
 from tasks.certbot import tls_certificate
 
 
@@ -42,6 +44,21 @@ def web_server():
     with the new certificate. A site that `nginx -t` rejects never replaces the serving one."""
     s = settings()
     files.directory(name="ACME webroot", path=s.acme_webroot, mode="0755")
+    if s.nginx_upstream_link:  # one host: the release program switches nginx between blue and green
+        folder = os.path.dirname(s.nginx_upstream_link)
+        files.directory(name=f"{folder} (the blue and green upstreams)", path=folder, mode="0755")
+        for color, address in zip(("blue", "green"), s.upstream[0][1], strict=True):
+            files.put(
+                name=f"nginx upstream of the {color} gunicorn",
+                dest=f"{folder}/upstream-{color}.conf",
+                src=render("nginx-upstream.conf.j2", s, color=color, address=address),
+                mode="0644",
+            )
+        initial_link(
+            name="nginx upstream: blue, until a release switches",
+            path=s.nginx_upstream_link,
+            target="upstream-blue.conf",
+        )
     default = files.link(name="nginx default site disabled", path="/etc/nginx/sites-enabled/default", present=False)
     systemd.service(name="nginx is running and enabled", service="nginx", running=True, enabled=True)
     systemd.service(

@@ -73,6 +73,10 @@ class Server:
         """The release program's status (what serves, what served before, the releases kept)."""
         return json.loads(self.sh(f"{PROGRAM} status --json"))
 
+    def live_program(self):
+        """The supervisor program of the gunicorn that serves (microblog-blue or -green)."""
+        return f"microblog-{self.release_status()['live']}"
+
     def page(self, path="/"):
         """The body of a page of the site, over HTTPS."""
         from testbed.client import http_get

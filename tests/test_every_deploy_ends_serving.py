@@ -51,15 +51,16 @@ def test_forwarding_headers_are_the_ones_nginx_sets(server, deployed):
 
 
 def test_gunicorn_and_nginx_stopped_are_started_again_by_the_next_deploy(server, deployed):
-    server.sh("supervisorctl stop microblog && systemctl stop nginx")
+    server.sh(f"supervisorctl stop {server.live_program()} && systemctl stop nginx")
     result = server.deploy()
     assert result.returncode == 0, result.output[-3000:]
-    assert server.sh("supervisorctl status microblog").split()[1] == "RUNNING"
+    assert server.sh(f"supervisorctl status {server.live_program()}").split()[1] == "RUNNING"
     assert server.sh("systemctl is-active nginx") == "active" and http_get(server.https_url + "/")[0] == 200
-    # `current` gone (the app user can do that): supervisor cannot start gunicorn again
-    server.sh(f"rm {APP_DIR}/current", user="deploy")
-    server.sh("supervisorctl restart microblog || true")
-    assert server.sh("supervisorctl status microblog", check=False).split()[1] in ("STOPPED", "FATAL", "BACKOFF")
+    # the live color's link gone (the app user can do that): supervisor cannot start it again
+    live = server.live_program()
+    server.sh(f"rm {APP_DIR}/slots/{live.split('-')[1]} {APP_DIR}/current", user="deploy")
+    server.sh(f"supervisorctl restart {live} || true")
+    assert server.sh(f"supervisorctl status {live}", check=False).split()[1] in ("STOPPED", "FATAL", "BACKOFF")
     result = server.deploy()
     assert result.returncode == 0, result.output[-3000:]
     assert server.sh(f"readlink {APP_DIR}/current") == "releases/v1.1.0" and http_get(server.https_url + "/")[0] == 200

@@ -106,13 +106,14 @@ def test_gunicorn_and_mariadb_listen_on_private_addresses_for_their_clients_only
 
 def test_a_stopped_app_host_is_skipped_and_every_request_answers(cluster, first_deploy):
     stopped = cluster.apps[0]
-    stopped.sh("supervisorctl stop microblog")
+    program = stopped.live_program()
+    stopped.sh(f"supervisorctl stop {program}")
     try:
         results = answers(cluster, count=30)
         assert {status for status, _, _ in results} == {200}
         assert {upstream for _, upstream, _ in results} == {f"{cluster.address(cluster.apps[1])}:8000"}
     finally:
-        stopped.sh("supervisorctl start microblog")
+        stopped.sh(f"supervisorctl start {program}")
 
 
 def test_rolling_update_under_load_fails_no_request_and_migrates_once(cluster, repo, first_deploy):

@@ -133,20 +133,24 @@ def test_roles_problems_name_the_variable_to_fix():
 
 def test_one_host_keeps_everything_on_loopback_and_checks_health_through_nginx():
     s = settings_of()
-    assert s.gunicorn_address == "127.0.0.1:8000" and s.db_address == "127.0.0.1" and s.workers == 4
-    assert s.upstream == (("one", "127.0.0.1:8000"),) and s.static_from_disk and s.forwarded_allow_ips == "127.0.0.1"
-    assert s.health_url == s.check_url == "https://127.0.0.1/" and s.health_host == "localhost"
+    assert s.gunicorn_host == "127.0.0.1" and s.gunicorn_ports == (8000, 8001) and s.db_address == "127.0.0.1"
+    assert s.upstream == (("one", ("127.0.0.1:8000", "127.0.0.1:8001")),) and s.static_from_disk and s.workers == 4
+    assert s.forwarded_allow_ips == "127.0.0.1"
+    assert s.site_url == "https://127.0.0.1" and s.health_path == "/" and s.health_host == "localhost"
+    assert s.nginx_upstream_link == "/etc/microblog/live.conf".replace("/etc/", "/etc/nginx/")
     assert s.paths.env_file == "/home/deploy/microblog/shared/.env" and s.paths.state_dir == "/var/lib/microblog"
-    assert settings_of(tls="off").health_url == "http://127.0.0.1/"
+    assert settings_of(tls="off").site_url == "http://127.0.0.1"
 
 
 def test_a_spread_layout_binds_private_addresses_and_checks_each_app_host_on_gunicorn():
     app = settings_of("app1", SPREAD)
-    assert app.gunicorn_address == "10.0.0.2:8000" and app.forwarded_allow_ips == "10.0.0.1"
-    assert app.health_url == app.check_url == "http://10.0.0.2:8000/" and app.db_address == "10.0.0.4"
+    assert app.forwarded_allow_ips == "10.0.0.1"
+    assert app.site_url is None and app.nginx_upstream_link is None and app.db_address == "10.0.0.4"
+    assert app.gunicorn_host == "10.0.0.2" and app.gunicorn_ports == (8000, 8001)
     web = settings_of("web", SPREAD)
-    assert web.upstream == (("app1", "10.0.0.2:8000"), ("app2", "10.0.0.3:8000")) and not web.static_from_disk
-    assert web.check_url == "https://127.0.0.1/"
+    assert web.upstream == (("app1", ("10.0.0.2:8000", "10.0.0.2:8001")), ("app2", ("10.0.0.3:8000", "10.0.0.3:8001")))
+    assert not web.static_from_disk
+    assert web.site_url == "https://127.0.0.1" and web.nginx_upstream_link is None
     assert SPREAD.db_clients == ("10.0.0.2", "10.0.0.3") and ALONE.db_clients == ("localhost",)
 
 

@@ -51,13 +51,14 @@ def test_page_through_nginx_and_gunicorn_and_static_served_by_nginx(server, firs
     assert status == 200 and "font-family" in body
     assert "max-age=2592000" in headers["Cache-Control"] and headers["Expires"]
 
-    server.sh("supervisorctl stop microblog")
+    program = server.live_program()
+    server.sh(f"supervisorctl stop {program}")
     try:
         assert http_get(server.url + "/")[0] == 502  # gunicorn is down...
         status, headers, _ = http_get(server.url + "/static/style.css")
         assert status == 200 and "max-age=2592000" in headers["Cache-Control"]  # ...nginx still serves
     finally:
-        server.sh("supervisorctl start microblog")
+        server.sh(f"supervisorctl start {program}")
     wait_for_http(server.url + "/", timeout=15)
 
 
@@ -147,10 +148,11 @@ def test_a_site_that_nginx_rejects_never_replaces_the_serving_one(server, first_
 
 
 def test_supervisor_brings_the_site_back_after_kill_9_of_the_gunicorn_master(server, first_deploy):
-    master = server.sh("supervisorctl pid microblog")
+    program = server.live_program()
+    master = server.sh(f"supervisorctl pid {program}")
     server.sh(f"kill -9 {master}")
     seconds = wait_for_http(server.url + "/", timeout=10)
-    assert server.sh("supervisorctl pid microblog") != master
+    assert server.sh(f"supervisorctl pid {program}") != master
     print(f"site back {seconds:.1f}s after kill -9 of the master")
 
 

@@ -29,7 +29,10 @@ def site(s=None, certificate=None, down=(), ip_names=()):
 
 def test_nginx_site_proxies_to_gunicorn_serves_static_and_acme():
     text = site()
-    assert re.search(r"upstream microblog_app \{\s*server 127.0.0.1:8000 max_fails=3 fail_timeout=10s;\s*\}", text)
+    # one host: nginx takes the live color (blue or green) from the link the release program flips
+    assert re.search(r"upstream microblog_app \{[^}]*include /etc/nginx/microblog/live.conf;\s*\}", text)
+    blue = render_text("nginx-upstream.conf.j2", settings_of(), color="blue", address="127.0.0.1:8000")
+    assert "server 127.0.0.1:8000 max_fails=3 fail_timeout=10s;" in blue
     assert "proxy_pass http://microblog_app;" in text and "X-Upstream" not in text
     for header in (
         "Host $http_host",
@@ -91,28 +94,38 @@ def test_nginx_https_site_redirects_http_and_speaks_modern_tls_only():
 def test_a_split_layout_balances_over_the_app_hosts_with_one_taken_out():
     web = settings_of("web", SPREAD, expose_upstream_addr=True)
     text = site(web, down=["app1"])
-    assert "server 10.0.0.2:8000 max_fails=3 fail_timeout=10s down;" in text
-    assert "server 10.0.0.3:8000 max_fails=3 fail_timeout=10s;" in text
+    for port in (8000, 8001):  # both colors: one runs, the other is skipped
+        assert f"server 10.0.0.2:{port} max_fails=3 fail_timeout=10s down;" in text
+        assert f"server 10.0.0.3:{port} max_fails=3 fail_timeout=10s;" in text
     static = re.search(r"location /static/ \{(.*?)\n    \}", text, re.S).group(1)
     assert "proxy_pass http://microblog_app;" in static and "expires 30d;" in static and "alias" not in static
     assert "add_header X-Upstream $upstream_addr always;" in text
 
 
-def test_supervisor_program_keeps_gunicorn_alive_on_loopback():
-    program = render_text("supervisor.conf.j2", settings_of())
-    assert "[program:microblog]" in program and "user=deploy" in program
-    for flag in ("autostart", "autorestart", "stopasgroup", "killasgroup"):
-        assert f"{flag}=true" in program
-    command = re.search(r"^command=(.*)$", program, re.M).group(1)
-    # through `current`, so that a graceful reload loads the release it points at
-    assert command.startswith(
-        "/home/deploy/microblog/current/venv/bin/python3 -m gunicorn "
-        "--chdir /home/deploy/microblog/current -b 127.0.0.1:8000 -w 4 "
+def test_supervisor_keeps_gunicorn_alive_in_two_colors_on_loopback():
+    programs = dict(
+        re.findall(
+            r"^\[program:([\w-]+)\]\n(.*?)(?=^\[|\Z)", render_text("supervisor.conf.j2", settings_of()), re.M | re.S
+        )
     )
-    assert "--forwarded-allow-ips 127.0.0.1 " in command
-    assert "directory=/home/deploy/microblog\n" in program  # outlives every release
-    assert "--access-logfile /var/log/microblog/access.log" in command
-    assert "--error-logfile /var/log/microblog/error.log" in command and command.endswith(" microblog:app")
+    assert set(programs) == {"microblog-blue", "microblog-green", "microblog-live"}
+    for color, port in (("blue", 8000), ("green", 8001)):
+        program = programs[f"microblog-{color}"]
+        assert "user=deploy" in program and "directory=/home/deploy/microblog\n" in program  # outlives releases
+        for flag in ("autorestart", "stopasgroup", "killasgroup"):
+            assert f"{flag}=true" in program
+        assert "autostart=false" in program  # the release program starts the live color
+        command = re.search(r"^command=(.*)$", program, re.M).group(1)
+        # through its slot, which the release program points at the release the color runs
+        assert command.startswith(
+            f"/home/deploy/microblog/slots/{color}/venv/bin/python3 -m gunicorn "
+            f"--chdir /home/deploy/microblog/slots/{color} -b 127.0.0.1:{port} -w 4 "
+        )
+        assert "--forwarded-allow-ips 127.0.0.1 " in command
+        assert "--access-logfile /var/log/microblog/access.log" in command
+        assert "--error-logfile /var/log/microblog/error.log" in command and command.endswith(" microblog:app")
+    live = programs["microblog-live"]  # at boot: the live color started again
+    assert "command=/usr/local/sbin/microblog-release start-live" in live and "autostart=true" in live
 
 
 def test_env_file_and_secrets_hold_what_the_app_and_root_need():
@@ -137,7 +150,8 @@ def test_the_release_program_settings_load_as_the_program_reads_them(tmp_path):
     path.write_text(text)
     config = Config.load(str(path))
     assert config.pip_options == ("--trusted-host", "a b", "-c", "/etc/microblog/pip-constraints.txt")
-    assert config.health_url == "https://127.0.0.1/" and config.repo_url is None and config.ref is None
+    assert config.site_url == "https://127.0.0.1" and config.repo_url is None and config.ref is None
+    assert config.gunicorn_ports == (8000, 8001) and config.nginx_upstream_link == "/etc/nginx/microblog/live.conf"
     assert json.loads(text)["lock_seconds"] == 120
 
 

@@ -1,0 +1,66 @@
+"""The switch (blue-green): a release starts in the idle color beside the live one, answers its
+health check on its own port, then `current` and nginx switch to it (a graceful reload) and
+the live color drains and stops. When anything fails the live color has kept serving: nothing
+needs to go back but the routing. Root records which color is live; the links are the app
+user's, made as that user."""
+
+from .service import COLORS, other
+
+
+class Switch:
+    def __init__(self, runner, state, builder, service, paths):
+        self.runner, self.state, self.builder, self.service, self.paths = runner, state, builder, service, paths
+
+    @property
+    def live(self):
+        return self.state["live"]
+
+    @property
+    def idle(self):
+        return other(self.live) if self.live else None
+
+    def serve(self, release):
+        """`release` serves from the idle color; returns (healthy, what answered). Unhealthy, it
+        is stopped again and the live color serves as before."""
+        live = self.live
+        color = other(live) if live else COLORS[0]
+        self.point(f"slots/{color}", release)
+        self.service.start(color)
+        healthy, detail = self.service.health(url=self.service.url(color))
+        if healthy:
+            self.point("current", release)
+            self.service.route(color)
+            if self.service.config.site_url:  # as users reach it, through this host's nginx
+                healthy, detail = self.service.health()
+        if not healthy:
+            self.restore(stop=color)
+            return False, detail
+        self.state["live"] = color
+        self.state.save()
+        if live and live != color:
+            self.service.drain(live)
+            self.service.stop(live)
+        return True, detail
+
+    def restore(self, stop=None):
+        """The routing back to what root's record says serves: nginx to the live color, `current`
+        to the serving release (whatever the app user did to it); `stop`, a color, stopped."""
+        if self.live:
+            self.service.route(self.live)
+        if self.state.serving:
+            self.point("current", self.state.serving)
+        if stop and stop != self.live:
+            self.service.stop(stop)
+
+    def start_live(self):
+        """At boot: the live color, started again."""
+        if self.live:
+            self.service.start(self.live)
+
+    def point(self, link, release):
+        """The app user's link (`current`, slots/<color>) points at the release, atomically."""
+        path = f"{self.paths.app_dir}/{link}"
+        target = f"releases/{release}" if link == "current" else f"../releases/{release}"
+        self.builder.as_app("mkdir", "-p", "--", self.paths.slots, what="mkdir")
+        self.builder.as_app("ln", "-sfn", target, f"{path}.next", what="ln")
+        self.builder.as_app("mv", "-T", "--", f"{path}.next", path, what="mv")
