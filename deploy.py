@@ -2,12 +2,15 @@
 
 Each host does the tasks of its roles (inventory groups web, app and db; all three by default).
 The release comes last, in steps every host joins, once the database and nginx are ready
-everywhere; then every host checks that the site serves."""
+everywhere; then every host checks that the site serves. A host as the last good deploy left
+it, with nothing to release, only checks that."""
 
-from pyinfra import state
+from pyinfra import host, logger, state
 
 import preflight
 from core.settings import settings
+from core.source import plan
+from core.unchanged import unchanged
 from operations.release import all_hosts_ready
 from tasks.apt import system_packages
 from tasks.firewall import firewall
@@ -23,21 +26,25 @@ from tasks.venv import app_environment
 preflight.checked(state)
 s = settings()
 
-system_packages()
-firewall()
-if s.is_db:
-    database()
-if s.is_app or s.is_web:
-    release_program_installed()
-if s.is_app:
-    app_source()
-    env_file = app_environment()
-if s.is_web:
-    web_server()
+if unchanged():
+    serving = f"{plan(host).serving} serves already and " if s.is_app else ""
+    logger.info(f"{s.name}: {serving}nothing changed since the last deploy: checking that the site serves")
+    site_serves(record=False)
+else:
+    system_packages()
+    firewall()
+    if s.is_db:
+        database()
+    if s.is_app or s.is_web:
+        release_program_installed()
+    if s.is_app:
+        app_source()
+        env_file = app_environment()
+    if s.is_web:
+        web_server()
 
-all_hosts_ready(name="Every host is ready")  # MariaDB restarted, .env written: now the app may reload
-if s.is_app:
-    app_server(env_file)
-release_app()
-if s.is_app or s.is_web:
+    all_hosts_ready(name="Every host is ready")  # MariaDB restarted, .env written: now the app may reload
+    if s.is_app:
+        app_server(env_file)
+    release_app()
     site_serves()

@@ -12,7 +12,7 @@ import shlex
 import tempfile
 import time
 
-from tasks.apt import packages_for
+from core.packages import packages_for
 from testbed import repos
 from testbed.servers import Cluster, Server
 

@@ -11,9 +11,9 @@ from pyinfra import logger
 from pyinfra.api.exceptions import PyinfraError
 
 from core.checks import is_git_url
+from core.host_state import host_state
 from core.settings import settings
 from facts.git import RemoteRefs, RepositoryRefs
-from facts.release import ReleaseStatus
 from flask_release.identity import (
     REF_FORMAT,
     Refused,
@@ -60,9 +60,9 @@ def plan(target_host):
 
 def _plan(target_host):
     s = settings(target_host)
-    status = target_host.get_fact(ReleaseStatus, program=s.paths.program)
-    releases = (status or {}).get("releases") or {}
-    serving = releases.get((status or {}).get("serving"))
+    state = host_state(target_host)["state"] or {}
+    releases = state.get("releases") or {}
+    serving = releases.get(state.get("serving"))
     local_repo, fetch, refs = None, False, None
     if not is_git_url(s.repo):
         local_repo = os.path.abspath(os.path.expanduser(s.repo))
@@ -95,6 +95,6 @@ def _plan(target_host):
         target=target,
         fetch=fetch,
         local_repo=local_repo,
-        serving=(status or {}).get("serving"),
+        serving=state.get("serving"),
         changed=not same_release(serving, target, s.pip_key),
     )

@@ -60,6 +60,10 @@ class Paths:
         return f"/etc/{self.app_name}"
 
     @property
+    def converged_file(self):  # what the last good deploy left: see core/converged.py
+        return f"{self.state_dir}/converged"
+
+    @property
     def release_config(self):
         return f"{self.config_dir}/release.json"
 

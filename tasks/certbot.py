@@ -4,10 +4,11 @@ import shlex
 from pyinfra.api import deploy
 from pyinfra.operations import files, server, systemd
 
+from core.host_state import certificate_ready
 from core.hostnames import is_ip
 from core.render import render
 from core.settings import settings
-from core.tls import certificate_for, certificate_ready
+from core.tls import certificate_for
 
 CA_BUNDLE = "/etc/letsencrypt/acme-directory-ca.pem"
 TIMER_ENVIRONMENT = "/etc/systemd/system/certbot.service.d/acme-directory-ca.conf"
@@ -20,7 +21,7 @@ def tls_certificate():
     `acme_directory` once (webroot on /.well-known, so our nginx template stays the only author of
     the site), then Debian's certbot timer renews it and a deploy hook reloads nginx."""
     s = settings()
-    certificate = certificate_for(s.tls)
+    certificate = certificate_for(s.tls, s)
     dns_names = [name for name in s.server_names if not is_ip(name)]
     if s.tls == "self-signed":
         files.directory(name=f"/etc/ssl/{s.app_name}", path=os.path.dirname(certificate.privkey), mode="0700")

@@ -1,19 +1,35 @@
 from pyinfra.api import deploy
 
+from core import converged
 from core.settings import settings
+from core.unchanged import desired
+from operations.converged import recorded
 from operations.release import app_running, site_answers
 
 
 @deploy("The site serves")
-def site_serves():
+def site_serves(record=True):
     """Ensures every deploy ends with the site serving: gunicorn started again when supervisor has
     it stopped or FATAL (MariaDB and nginx were started by their tasks), then the health check,
-    through nginx on a web host and straight on gunicorn on an app host elsewhere. Changes
-    nothing when all is well; fails, naming what does not answer, when it is not."""
+    through nginx on a web host and straight on gunicorn on an app host elsewhere; fails, naming
+    what does not answer, when it is not. With `record`, the host's state is then recorded, so
+    that a deploy with nothing to change can tell at once (core/converged.py)."""
     s = settings()
     if s.is_app:
         app_running(name=f"gunicorn of {s.app_name} runs", program=s.paths.program, app_name=s.app_name)
-    what = f"{s.name}: the site through nginx ({s.site_url})" if s.is_web else f"{s.name}: gunicorn"
-    site_answers(
-        name="The site answers its health check", program=s.paths.program, seconds=s.health_check_seconds, what=what
-    )
+    if s.is_app or s.is_web:
+        what = f"{s.name}: the site through nginx ({s.site_url})" if s.is_web else f"{s.name}: gunicorn"
+        site_answers(
+            name="The site answers its health check", program=s.paths.program, seconds=s.health_check_seconds, what=what
+        )
+    if record:
+        digest = desired()
+        recorded(
+            name="The state is recorded for the next deploy",
+            command=converged.record_command(s, digest),
+            desired=digest,
+            probe=converged.probe(s),
+            clock=converged.clock_probe(s),
+            path=s.paths.converged_file,
+            state_file=f"{s.paths.state_dir}/state.json",
+        )

@@ -4,10 +4,11 @@ from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
+from core.host_state import served_certificate
 from core.hostnames import is_ip
 from core.render import render
 from core.settings import settings
-from core.tls import certificate_for, served_certificate
+from core.tls import certificate_for
 from operations.nginx import initial_link, site
 from tasks.certbot import tls_certificate
 
@@ -67,6 +68,6 @@ def web_server():
     serving = served_certificate()
     serve(s, serving, f"nginx site {s.app_name}, enabled once nginx -t accepts it")
     tls_certificate()
-    wanted = certificate_for(s.tls)
+    wanted = certificate_for(s.tls, s)
     if wanted != serving:
         serve(s, wanted, f"nginx site {s.app_name} with its new certificate")

@@ -36,7 +36,7 @@ def rolling(s, hosts, action, arguments):
                 name=f"Take {', '.join(batch)} out of nginx",
                 available=available,
                 enabled=enabled,
-                src=site_config(s, certificate_for(s.tls), down=out),
+                src=site_config(s, certificate_for(s.tls, s), down=out),
             )
             systemd.service(name="Reload nginx", service="nginx", reloaded=True, _if=taken_out.did_change)
         on_hosts(
@@ -47,7 +47,7 @@ def rolling(s, hosts, action, arguments):
                 name=f"Put {', '.join(batch)} back into nginx",
                 available=available,
                 enabled=enabled,
-                src=site_config(s, certificate_for(s.tls)),
+                src=site_config(s, certificate_for(s.tls, s)),
             )
             systemd.service(name="Reload nginx", service="nginx", reloaded=True, _if=put_back.did_change)
 

@@ -93,7 +93,7 @@ def test_a_site_that_fails_its_health_check_fails_the_deploy_naming_it(server, d
     )
     assert result.returncode != 0
     assert (
-        "local-server: the site through nginx (https://127.0.0.1/no/such/page) does not serve: "
+        "local-server: the site through nginx (https://127.0.0.1) does not serve: "
         "https://127.0.0.1/no/such/page (Host localhost): HTTP 404 for 2 s"
     ) in result.output
     assert server.deploy().returncode == 0

@@ -82,9 +82,11 @@ def test_mariadb_holds_the_schema_and_the_app_user_sees_its_database_only(server
 def test_mariadb_and_gunicorn_listen_on_loopback_only_and_gunicorn_runs_as_the_app_user(server, first_deploy):
     listening = server.sh("ss -Hltn").split("\n")
     local_addresses = [line.split()[3] for line in listening]
-    for port in ("3306", "8000"):
+    live_port = "8000" if server.live_program().endswith("blue") else "8001"  # the idle color listens nowhere
+    for port in ("3306", live_port):
         on_port = [address for address in local_addresses if address.rsplit(":", 1)[1] == port]
         assert on_port == ["127.0.0.1:" + port], on_port
+    assert not [address for address in local_addresses if address.rsplit(":", 1)[1] in {"8000", "8001"} - {live_port}]
 
     processes = [
         line.split(None, 1)

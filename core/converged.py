@@ -1,0 +1,135 @@
+"""A deploy that changes nothing, in one round trip. After every deploy that ends well, the
+server keeps (root's, /var/lib/<app>/converged) the digest of what was deployed and the digest of
+a probe of everything the tasks ensure: files, folders, links, packages, services, firewall,
+MariaDB's databases, users and grants, supervisor's programs. A later deploy with the same
+settings, secrets and code, nothing to release and the same probe changes nothing: it checks
+the site serves and stops there. Anything else (a file changed on the server, a service
+stopped, a new setting) runs every task as usual."""
+
+import hashlib
+import json
+import os
+import shlex
+from dataclasses import asdict
+
+from core.packages import packages_for
+from core.tls import certificate_for
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The deploy's own code: a new version of it may ensure more than the last one did.
+CODE = ("deploy.py", "core", "facts", "operations", "tasks", "templates", "constraints", "flask_release", "group_data")
+APT_STAMP = "/var/lib/apt/periodic/update-success-stamp"  # pyinfra's apt.update reads its age
+NGINX_SITES = "/etc/nginx/sites-available", "/etc/nginx/sites-enabled"
+CERTBOT = (
+    "/etc/letsencrypt/acme-directory-ca.pem",
+    "/etc/systemd/system/certbot.service.d/acme-directory-ca.conf",
+    "/etc/letsencrypt/renewal-hooks/deploy/reload-nginx",
+)
+
+
+def code_digest():
+    digest = hashlib.sha256()
+    for top in CODE:
+        found = (
+            [os.path.join(HERE, top)]
+            if os.path.isfile(os.path.join(HERE, top))
+            else sorted(
+                os.path.join(folder, name)
+                for folder, _, names in os.walk(os.path.join(HERE, top))
+                for name in names
+                if not name.endswith(".pyc")
+            )
+        )
+        for path in found:
+            with open(path, "rb") as handle:
+                digest.update(os.path.relpath(path, HERE).encode() + b"\0" + handle.read())
+    return digest.hexdigest()
+
+
+def desired_digest(s, secrets, certificate):
+    """What this host is to be: its settings, the secrets, the certificate nginx serves, the files
+    the settings name on this machine, and the deploy's own code."""
+    contents = []
+    for path in [s.acme_ca_bundle] if s.acme_ca_bundle else []:
+        with open(os.path.expanduser(path), "rb") as handle:
+            contents.append(handle.read().hex())
+    kept = [secrets.secret_key, secrets.db_password] if secrets else []
+    text = json.dumps([asdict(s), kept, str(certificate), contents, code_digest()], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def probe(s):
+    """One shell command whose output changes when anything the tasks ensure on this host does.
+    (Times are left out; what depends on the clock, the apt cache and the certificates, is not
+    part of it: see `clock_probe`.)"""
+    paths, files = [], []
+    services = []
+    commands = [f"getent passwd {shlex.quote(s.app_user)}"]
+    packages = packages_for(s.roles.of(s.name), s.firewall, s.tls)
+    commands.append("dpkg-query -W -f='${Package} ${Status}\\n' " + " ".join(packages))
+    if s.firewall:
+        commands.append("ufw status verbose")
+    if s.is_db:
+        files.append("/etc/mysql/mariadb.conf.d/90-flask-deploy.cnf")
+        services.append("mariadb")
+        grants = "".join(f"SHOW GRANTS FOR '{s.db_user}'@'{client}'; " for client in s.roles.db_clients)
+        sql = (  # db_user is a checked name, the clients addresses
+            "SELECT SCHEMA_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA ORDER BY 1; "  # noqa: S608
+            "SELECT User, Host, plugin, SHA2(authentication_string, 256) FROM mysql.user ORDER BY 1, 2; " + grants
+        )
+        commands.append("mariadb -N -B -e " + shlex.quote(sql))
+    p = s.paths
+    if s.is_app or s.is_web:
+        paths += [p.state_dir, p.config_dir, p.backup_dir, p.program, p.release_config]
+        files += [p.program, p.release_config]
+    if s.is_app:
+        managed = [p.secrets_file, p.db_client_file, p.pip_constraints, f"/etc/logrotate.d/{s.app_name}"]
+        managed.append(f"/etc/supervisor/conf.d/{s.app_name}.conf")
+        paths += [p.home, s.log_dir, *managed]
+        files += managed
+        services.append("supervisor")
+        app_paths = [p.app_dir, p.releases, p.venvs, p.shared, p.slots, p.env_file]
+        commands.append(
+            f"runuser -u {shlex.quote(s.app_user)} -- stat -c '%n %a %U %G %F' " + " ".join(map(shlex.quote, app_paths))
+        )
+        commands.append(f"runuser -u {shlex.quote(s.app_user)} -- sha1sum {shlex.quote(p.env_file)}")
+        commands.append("supervisorctl status | awk '{ print $1, $2 }'")
+    if s.is_web:
+        site = f"{NGINX_SITES[0]}/{s.app_name}"
+        paths += [s.acme_webroot, site, f"{NGINX_SITES[1]}/{s.app_name}", f"{NGINX_SITES[1]}/default"]
+        files.append(site)
+        if s.nginx_upstream_link:
+            folder = os.path.dirname(s.nginx_upstream_link)
+            paths += [folder, s.nginx_upstream_link]
+            files += [f"{folder}/upstream-blue.conf", f"{folder}/upstream-green.conf"]
+        services.append("nginx")
+        if s.tls == "self-signed":
+            paths.append(f"/etc/ssl/{s.app_name}")
+        if s.tls == "letsencrypt":
+            paths += list(CERTBOT)
+            files += list(CERTBOT)
+            services.append("certbot.timer")
+    commands.append("stat -c '%n %a %U %G %F %N' " + " ".join(map(shlex.quote, paths)))
+    commands.append("sha1sum " + " ".join(map(shlex.quote, files)))
+    if services:
+        commands.append("systemctl is-active " + " ".join(services) + "; systemctl is-enabled " + " ".join(services))
+    return "; ".join(f"{command} 2>&1" for command in commands)
+
+
+def clock_probe(s):
+    """What time changes: whether the apt cache is stale, whether a certificate expires within a
+    day. Prints `fresh` when neither."""
+    checks = [f"test $(( $(date +%s) - $(stat -c %Y {APT_STAMP} 2>/dev/null || echo 0) )) -lt {s.apt_cache_seconds}"]
+    certificate = certificate_for(s.tls, s) if s.is_web else None
+    if certificate:
+        checks.append(f"openssl x509 -in {shlex.quote(certificate.fullchain)} -noout -checkend 86400 >/dev/null")
+    return "( " + " && ".join(checks) + " ) 2>/dev/null && echo fresh || echo stale"
+
+
+def record_command(s, desired):
+    """What the last operation of a deploy that ended well runs: the probe's digest recorded."""
+    path = shlex.quote(s.paths.converged_file)
+    return (
+        f"probe=$( ( {probe(s)} ) | sha256sum | cut -c1-64 ) && printf '%s %s\\n' {desired} \"$probe\" "
+        f"> {path}.new && chmod 0600 {path}.new && mv -f {path}.new {path}"
+    )

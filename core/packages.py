@@ -1,0 +1,19 @@
+"""The Debian packages each role needs."""
+
+# The article's packages, by the role that uses them, and what the other tasks use on every server.
+PACKAGES = {
+    # python3 runs the release program (its health check on web hosts too)
+    "any": ["sudo", "curl", "logrotate", "python3"],
+    "web": ["nginx"],
+    # The app's venv and C extensions pip may build; MariaDB's client for the release's backups.
+    "app": ["python3-venv", "python3-dev", "build-essential", "supervisor", "git", "default-mysql-client"],
+    "db": ["default-mysql-server"],
+}
+
+
+def packages_for(roles, firewall, tls):
+    """Every package a host with these roles needs with these settings: one apt transaction."""
+    packages = PACKAGES["any"] + [
+        package for role in ("web", "app", "db") if role in roles for package in PACKAGES[role]
+    ]
+    return packages + (["ufw"] if firewall else []) + (["certbot"] if "web" in roles and tls == "letsencrypt" else [])

@@ -1,0 +1,62 @@
+"""What a deploy reads of a host before deciding anything, in one command."""
+
+import json
+import shlex
+
+from pyinfra.api import FactBase
+
+
+class HostState(FactBase):
+    """{"state": root's record of releases (dict, or None), "converged": what the last good deploy
+    recorded, "probe": the digest of the probe now, "clock": "fresh" or "stale", "certificates":
+    {path: DNS names of a certificate valid for another day, or None}}."""
+
+    def command(self, probe, clock, state_file, converged_file, certificates):
+        parts = [
+            "echo '== state'",
+            f"cat {shlex.quote(state_file)} 2>/dev/null",
+            "echo",
+            "echo '== converged'",
+            f"cat {shlex.quote(converged_file)} 2>/dev/null",
+            "echo",
+            "echo '== probe'",
+            f"( {probe} ) | sha256sum | cut -c1-64",
+            "echo '== clock'",
+            clock,
+        ]
+        for path in certificates:
+            quoted = shlex.quote(path)
+            parts += [
+                f"echo '== certificate {path}'",
+                f"test -s {quoted} && openssl x509 -in {quoted} -noout -checkend 86400 >/dev/null && "
+                f"openssl x509 -in {quoted} -noout -ext subjectAltName 2>/dev/null || true",
+            ]
+        return "; ".join(parts)
+
+    def process(self, output):
+        sections, name = {}, None
+        for line in output:
+            if line.startswith("== "):
+                name = line[3:]
+                sections[name] = []
+            elif name:
+                sections[name].append(line)
+        text = {key: "\n".join(lines).strip() for key, lines in sections.items()}
+        try:
+            state = json.loads(text.get("state") or "null")
+        except ValueError:
+            state = None
+        certificates = {}
+        for key, value in text.items():
+            if key.startswith("certificate "):
+                names = [
+                    item.strip()[4:] for item in value.replace("\n", ",").split(",") if item.strip().startswith("DNS:")
+                ]
+                certificates[key[len("certificate ") :]] = names or None
+        return {
+            "state": state,
+            "converged": text.get("converged", ""),
+            "probe": text.get("probe", ""),
+            "clock": text.get("clock", "stale"),
+            "certificates": certificates,
+        }
