@@ -34,6 +34,7 @@ _cache = {}
 class Secrets:
     secret_key: str
     db_password: str
+    new: bool = False  # other than the ones the app hosts keep (or none kept yet)
 
     @property
     def db_password_hash(self):
@@ -74,10 +75,10 @@ def _find(layout):
     problems = secret_problems()
     if problems:
         raise PyinfraError("\n".join(problems))
-    return Secrets(
-        secret_key=environment.get(environment.SECRET_KEY) or kept.get("SECRET_KEY") or secrets.token_urlsafe(48),
-        db_password=environment.get(environment.DB_PASSWORD) or kept.get("DB_PASSWORD") or secrets.token_urlsafe(24),
-    )
+    secret_key = environment.get(environment.SECRET_KEY) or kept.get("SECRET_KEY") or secrets.token_urlsafe(48)
+    db_password = environment.get(environment.DB_PASSWORD) or kept.get("DB_PASSWORD") or secrets.token_urlsafe(24)
+    new = (secret_key, db_password) != (kept.get("SECRET_KEY"), kept.get("DB_PASSWORD"))
+    return Secrets(secret_key, db_password, new)
 
 
 def _parse(text):

@@ -10,13 +10,14 @@ from core.source import plan
 
 def desired():
     s = settings()
-    secrets = app_secrets() if s.is_app or s.is_db else None
-    return converged.desired_digest(s, secrets, served_certificate() if s.is_web else None)
+    return converged.desired_digest(s, served_certificate() if s.is_web else None)
 
 
 def unchanged():
     s = settings()
     state = host_state()
     if state["clock"] != "fresh" or any(plan(host_named(name)).changed for name in s.roles.app):
+        return False
+    if (s.is_app or s.is_db) and app_secrets().new:
         return False
     return state["converged"] == f"{desired()} {state['probe']}"
