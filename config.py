@@ -2,10 +2,12 @@
 
 from pyinfra import config, state
 
-import preflight
+from core.callbacks import register
+from core.timings import Timings
+from preflight import Preflight
 
 # The hosts of a layout work together: a step that fails on one host stops the deploy on all of
 # them, so a rolling update never goes on past a host that failed.
 config.FAIL_PERCENT = 0
-# Settings, roles, SSH and sudo are checked before anything changes.
-preflight.register(state)
+# Settings, roles, SSH and sudo are checked before anything changes; the deploy's time is printed.
+register(state, Preflight(), Timings())

@@ -32,20 +32,6 @@ _checked = Semaphore()
 _done = []
 
 
-def register(state):
-    """The checks need every host's data as pyinfra merged it (group data, inventory.py, --data).
-    That exists once pyinfra has initialised its state, after loading config.py and inventory.py
-    and before connecting; its callback handlers are set up only then, so this greenlet adds the
-    preflight as soon as the state is ready, ahead of the greenlets that connect to the hosts."""
-
-    def when_ready():
-        while not state.initialised:
-            gevent.sleep(0)
-        state.add_callback_handler(Preflight())
-
-    gevent.spawn(when_ready)
-
-
 def checked(state):
     """Runs the checks of the settings and roles, unless the preflight did before connecting."""
     with _checked:

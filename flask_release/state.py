@@ -85,7 +85,7 @@ class State:
         pending = (self.data["pending"] or {}).get("release")
         return set(recent[:keep]) | {name for name in (self.serving, pending) if name}
 
-    def record_deploy(self, release, revision, by):
+    def record_deploy(self, release, revision, by, seconds=None):
         info = self.data["releases"][release]
         self.data["history"].append(
             {
@@ -96,6 +96,7 @@ class State:
                 "revision": revision,
                 "at": now(),
                 "by": by,
+                "seconds": seconds or {},
             }
         )
         self.data["history"] = self.data["history"][-HISTORY_KEEP:]

@@ -7,6 +7,8 @@ interrupted one is undone by the next run:
   rollback  the database down to the previous release's revision, then the switch back
 """
 
+import time
+
 from .build import Builder
 from .database import Database
 from .identity import Refused, check_not_older, resolve, same_release
@@ -28,6 +30,7 @@ class Steps:
         self.migrations = Migrations(runner, self.database, self.builder, config)
         self.switcher = Switch(runner, state, self.builder, self.service, self.paths)
         self.say = runner.say
+        self.started, self.marks = time.monotonic(), []
 
     # --- what to deploy ------------------------------------------------------------------------
 
@@ -47,7 +50,15 @@ class Steps:
     def serves(self, target):
         return same_release(self.state.serving_release(), target, self.config.pip_key)
 
+    def seconds(self):
+        """How long each step of this run took (and the whole run), for the history."""
+        marks = [*self.marks, ("end", time.monotonic())]
+        taken = {step: round(later - earlier, 1) for (step, earlier), (_, later) in zip(marks, marks[1:], strict=False)}
+        return {**taken, "total": round(marks[-1][1] - self.started, 1)}
+
     def journal(self, step, **details):
+        if step:
+            self.marks.append((step, time.monotonic()))
         self.state["journal"] = {"step": step, "at": now(), **details} if step else None
         self.state.save()
 
@@ -126,7 +137,7 @@ class Steps:
         raise Failed(f"{release} failed its health check ({detail}); rolled back: {previous} serves again.")
 
     def finish(self, release, previous):
-        self.state.record_deploy(release, self.database.revision(), self.by)
+        self.state.record_deploy(release, self.database.revision(), self.by, self.seconds())
         self.journal(None)
         self.builder.prune()
         self.say(f"{release} serves (was {previous or 'nothing'})")
