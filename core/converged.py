@@ -46,15 +46,15 @@ def code_digest():
     return digest.hexdigest()
 
 
-def desired_digest(s, certificate):
-    """What this host is to be: its settings, the certificate nginx serves, the files the settings
-    name on this machine, and the deploy's own code. (Not the secrets, not even hashed: the record
+def desired_digest(s):
+    """What this host is to be: its settings, the files the settings name on this machine, and
+    the deploy's own code. (Not the secrets, not even hashed: the record
     is printed at -vvv. New secrets are told apart otherwise: core.secrets.Secrets.new.)"""
     contents = []
     for path in [s.acme_ca_bundle] if s.acme_ca_bundle else []:
         with open(os.path.expanduser(path), "rb") as handle:
             contents.append(handle.read().hex())
-    text = json.dumps([asdict(s), str(certificate), contents, code_digest()], sort_keys=True, default=str)
+    text = json.dumps([asdict(s), contents, code_digest()], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

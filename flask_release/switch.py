@@ -53,8 +53,9 @@ class Switch:
             self.service.stop(stop)
 
     def start_live(self):
-        """At boot: the live color, started again."""
-        if self.live:
+        """At boot: the live color, started again. (supervisor also starts this when a release
+        first adds it, while that release runs: the color it then finds live is left alone.)"""
+        if self.live and not self.service.running(self.live):
             self.service.start(self.live)
 
     def point(self, link, release):

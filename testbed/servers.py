@@ -19,6 +19,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYINFRA = os.path.join(os.path.dirname(sys.executable), "pyinfra")
 APP_DIR = "/home/deploy/microblog"  # where the default settings put the app
 PROGRAM = "/usr/local/sbin/microblog-release"
+GUNICORN_PORTS = {"blue": 8000, "green": 8001}  # the default settings'
 
 
 def free_port():
@@ -76,6 +77,10 @@ class Server:
     def live_program(self):
         """The supervisor program of the gunicorn that serves (microblog-blue or -green)."""
         return f"microblog-{self.release_status()['live']}"
+
+    def live_port(self):
+        """The port of the gunicorn that serves (the default bind's for blue, the next for green)."""
+        return GUNICORN_PORTS[self.release_status()["live"]]
 
     def page(self, path="/"):
         """The body of a page of the site, over HTTPS."""

@@ -42,7 +42,7 @@ def answers(cluster, count=20):
 
 
 def app_addresses(cluster):
-    return {f"{cluster.address(app)}:8000" for app in cluster.apps}
+    return {f"{cluster.address(app)}:{app.live_port()}" for app in cluster.apps}
 
 
 def probe(source, address, port):
@@ -75,15 +75,16 @@ def test_requests_through_the_web_host_reach_both_app_hosts(cluster, first_deplo
 def test_gunicorn_and_mariadb_listen_on_private_addresses_for_their_clients_only(cluster, first_deploy):
     db_address = cluster.address(cluster.db)
     for app in cluster.apps:
-        address = cluster.address(app)
-        assert f"{address}:8000" in app.sh("ss -ltnH 'sport = :8000'")
+        address, port = cluster.address(app), app.live_port()
+        assert f"{address}:{port}" in app.sh(f"ss -ltnH 'sport = :{port}'")
         # the web host reaches gunicorn; the db host does not
         assert (
-            cluster.web.sh(f"curl -s -o /dev/null -w '%{{http_code}}' -H 'Host: localhost' http://{address}:8000/")
+            cluster.web.sh(f"curl -s -o /dev/null -w '%{{http_code}}' -H 'Host: localhost' http://{address}:{port}/")
             == "200"
         )
         assert (
-            cluster.db.sh(f"curl -s -m 3 -o /dev/null -w '%{{http_code}}' http://{address}:8000/", check=False) == "000"
+            cluster.db.sh(f"curl -s -m 3 -o /dev/null -w '%{{http_code}}' http://{address}:{port}/", check=False)
+            == "000"
         )
         # MariaDB greets the app hosts
         assert "MariaDB" in probe(app, db_address, 3306)
@@ -106,12 +107,12 @@ def test_gunicorn_and_mariadb_listen_on_private_addresses_for_their_clients_only
 
 def test_a_stopped_app_host_is_skipped_and_every_request_answers(cluster, first_deploy):
     stopped = cluster.apps[0]
-    program = stopped.live_program()
+    program, stopped_upstream = stopped.live_program(), f"{cluster.address(stopped)}:{stopped.live_port()}"
     stopped.sh(f"supervisorctl stop {program}")
     try:
         results = answers(cluster, count=30)
         assert {status for status, _, _ in results} == {200}
-        assert {upstream for _, upstream, _ in results} == {f"{cluster.address(cluster.apps[1])}:8000"}
+        assert {upstream for _, upstream, _ in results} == app_addresses(cluster) - {stopped_upstream}
     finally:
         stopped.sh(f"supervisorctl start {program}")
 
