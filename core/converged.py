@@ -93,7 +93,10 @@ def probe(s):
             f"runuser -u {shlex.quote(s.app_user)} -- stat -c '%n %a %U %G %F' " + " ".join(map(shlex.quote, app_paths))
         )
         commands.append(f"runuser -u {shlex.quote(s.app_user)} -- sha1sum {shlex.quote(p.env_file)}")
-        commands.append("supervisorctl status | awk '{ print $1, $2 }'")
+        # the colors' states, a gunicorn still starting as a running one (its master answers
+        # before supervisor's startsecs); not the boot-time program's, which runs once
+        states = f'$1 != "{s.app_name}-live" {{ sub(/^STARTING$/, "RUNNING", $2); print $1, $2 }}'
+        commands.append("supervisorctl status | awk " + shlex.quote(states))
     if s.is_web:
         site = f"{NGINX_SITES[0]}/{s.app_name}"
         paths += [s.acme_webroot, site, f"{NGINX_SITES[1]}/{s.app_name}", f"{NGINX_SITES[1]}/default"]

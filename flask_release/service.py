@@ -48,6 +48,8 @@ class Service:
         if f"{self.config.app_name}: disappeared" in changes:  # the one program of an earlier version
             self.supervisorctl("update", self.config.app_name)
         self.supervisorctl("update", self.program(color), f"{self.config.app_name}-live")
+        # the other color known to supervisor as after a boot (`add` never restarts a running one)
+        self.supervisorctl("add", self.program(other(color)))
         answer = self.supervisorctl("start", self.program(color))
         if "started" not in answer and "already started" not in answer:
             raise Failed(
