@@ -11,6 +11,7 @@ SSH_USER = "DEPLOY_SSH_USER"
 SSH_KEY = "DEPLOY_SSH_KEY"
 SSH_PORT = "DEPLOY_SSH_PORT"
 SSH_KNOWN_HOSTS = "DEPLOY_SSH_KNOWN_HOSTS"
+TIMINGS_FILE = "DEPLOY_TIMINGS"  # a file for each operation's seconds (JSON; the benchmarks read it)
 APP_REPO = "APP_REPO"  # the local server's `repo`
 SECRET_KEY = "SECRET_KEY"  # noqa: S105 (the variable's name, not a secret)
 DB_PASSWORD = "DB_PASSWORD"  # noqa: S105 (the variable's name, not a secret)

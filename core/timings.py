@@ -9,7 +9,7 @@ import time
 
 from pyinfra.api.state import BaseStateCallback
 
-TIMINGS_FILE = "DEPLOY_TIMINGS"
+from core.environment import TIMINGS_FILE
 
 
 class Timings(BaseStateCallback):
