@@ -87,7 +87,7 @@ class Load:
         self.local = threading.local()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
-        self.failures, self.successes, self.sent, self.retried = [], [], 0, 0
+        self.failures, self.successes, self.latencies, self.sent, self.retried = [], [], [], 0, 0
 
     def _connection(self):
         import http.client
@@ -128,6 +128,7 @@ class Load:
             status = repr(error)
         if status == 200:
             self.successes.append(time.time())
+            self.latencies.append((started, time.time() - started))
         else:
             self.failures.append((round(started, 2), status))
 
@@ -155,6 +156,11 @@ class Load:
         """Longest time without a successful response, in seconds."""
         moments = [self.started, *sorted(self.successes), self.ended]
         return max(later - earlier for earlier, later in zip(moments, moments[1:], strict=False))
+
+    def latency(self, percent, start=0, end=float("inf")):
+        """The `percent` percentile of the response times of requests sent between start and end."""
+        times = sorted(taken for sent, taken in self.latencies if start <= sent < end)
+        return times[min(len(times) - 1, int(len(times) * percent / 100))] if times else float("nan")
 
     def summary(self):
         return (
