@@ -18,7 +18,10 @@ def ansible_playbook():
     program = os.path.join(VENV, "bin", "ansible-playbook")
     if not os.path.exists(program):
         subprocess.run(["python3", "-m", "venv", VENV], check=True)
-        subprocess.run([os.path.join(VENV, "bin", "pip"), "install", "-q", ANSIBLE_CORE], check=True)
+        installed = subprocess.run(
+            [os.path.join(VENV, "bin", "pip"), "install", "-q", ANSIBLE_CORE], capture_output=True, text=True
+        )
+        assert installed.returncode == 0, installed.stdout + installed.stderr
     return program
 
 
