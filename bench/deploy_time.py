@@ -54,6 +54,26 @@ def phases(timings, history):
     return list(table.items())
 
 
+def raw_floor(tmp):
+    """(apt, pip) seconds of the same packages and requirements installed by hand on a fresh server."""
+    raw = Server(tmp, repos.SOURCE)
+    try:
+        with open(REQUIREMENTS) as handle:
+            raw.sh(f"printf %s {shlex.quote(handle.read())} > /tmp/requirements.txt")
+        apt = timed(
+            lambda: raw.sh(
+                "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+                + " ".join(LOCAL_SERVER_PACKAGES)
+            )
+        )
+        pip = timed(
+            lambda: raw.sh("python3 -m venv /tmp/venv && /tmp/venv/bin/pip install -q -r /tmp/requirements.txt")
+        )
+        return apt, pip
+    finally:
+        raw.remove()
+
+
 def timed(function):
     start = time.time()
     function()
@@ -63,6 +83,9 @@ def timed(function):
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         repo = repos.build(os.path.join(tmp, "sample-app"))
+        # the floor before and after ours, the faster taken: a package cache warmed by the first
+        # install on the way must not flatter either side
+        floors = [raw_floor(tmp)]
         ours = Server(tmp, repo.path)
         try:
             timings_file = os.path.join(tmp, "timings.json")
@@ -75,22 +98,7 @@ def main():
         finally:
             ours.remove()
 
-        raw = Server(tmp, repo.path)
-        try:
-            with open(REQUIREMENTS) as handle:
-                raw.sh(f"printf %s {shlex.quote(handle.read())} > /tmp/requirements.txt")
-            apt = timed(
-                lambda: raw.sh(
-                    "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
-                    + " ".join(LOCAL_SERVER_PACKAGES)
-                )
-            )
-            pip = timed(
-                lambda: raw.sh("python3 -m venv /tmp/venv && /tmp/venv/bin/pip install -q -r /tmp/requirements.txt")
-            )
-        finally:
-            raw.remove()
-
+        floors.append(raw_floor(tmp))
         theirs = Server(tmp, repo.path)
         try:
             playbook = Playbook(theirs, repo.path)
@@ -104,6 +112,7 @@ def main():
         finally:
             cluster.remove()
 
+    apt, pip = min(floors, key=sum)
     floor = apt + pip
     print("first deploy, where the time goes")
     for phase, seconds in table:
@@ -111,7 +120,11 @@ def main():
     print(f"  {'total':<44} {first:6.1f} s")
     print()
     print(f"{'':<34} {'ours':>8} {'Ansible':>8} {'raw floor':>10}")
-    print(f"{'first deploy':<34} {first:7.1f}s {ansible[0]:7.1f}s {floor:9.1f}s   (apt {apt:.1f} s + pip {pip:.1f} s)")
+    print(
+        f"{'first deploy':<34} {first:7.1f}s {ansible[0]:7.1f}s {floor:9.1f}s   "
+        f"(apt {apt:.1f} s + pip {pip:.1f} s; "
+        f"before ours {sum(floors[0]):.1f} s, after {sum(floors[1]):.1f} s)"
+    )
     print(f"{'second deploy, nothing new':<34} {second:7.1f}s {ansible[1]:7.1f}s")
     print(f"{'update to a new tag':<34} {update:7.1f}s {ansible[2]:7.1f}s   (Ansible's restarts the app)")
     print(f"{'first / second deploy, 4 hosts':<34} {spread[0]:7.1f}s / {spread[1]:.1f}s")

@@ -13,6 +13,7 @@ Usage: python -m bench.update_downtime   (needs a Docker engine and mmdebstrap: 
 """
 
 import os
+import shlex
 import tempfile
 import time
 
@@ -34,7 +35,7 @@ def new_tag(repo, version, revision, down_revision):
 
 
 def measure(server, label, update):
-    server.sh(f"rm -f /root/rss; systemd-run --unit rss-sampler sh -c '{RSS_SAMPLER}'")
+    server.sh(f"rm -f /root/rss; systemd-run --unit rss-sampler sh -c {shlex.quote(RSS_SAMPLER)}")
     with Load(f"https://127.0.0.1:{server.https_port}/", rate=RATE) as load:
         time.sleep(STEADY)
         start = time.time()
@@ -58,7 +59,7 @@ def measure(server, label, update):
     )
     print(
         f"  app memory: steady {steady_rss / 1024:.0f} MB, peak {max(samples, default=0) / 1024:.0f} MB "
-        f"({max(samples, default=0) / max(steady_rss, 1):.2f}x)"
+        f"({max(samples, default=0) / max(steady_rss, 1):.3f}x)"
     )
     return load, end - start, worst - usual, max(samples, default=0) / max(steady_rss, 1)
 
