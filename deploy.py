@@ -3,14 +3,14 @@
 Each host does the tasks of its roles (inventory groups web, app and db; all three by default).
 The release comes last, in steps every host joins, once the database and nginx are ready
 everywhere; then every host checks that the site serves. A host as the last good deploy left
-it, with nothing to release, only checks that."""
+it only checks that; one server alone so left, with a new release waiting, only releases it."""
 
 from pyinfra import host, logger, state
 
 import preflight
 from core.settings import settings
 from core.source import plan
-from core.unchanged import unchanged
+from core.unchanged import converged, releasing
 from operations.release import all_hosts_ready
 from tasks.apt import system_packages
 from tasks.firewall import firewall
@@ -26,10 +26,15 @@ from tasks.venv import app_environment
 preflight.checked(state)
 s = settings()
 
-if unchanged():
+if converged() and not releasing():
     serving = f"{plan(host).serving} serves already and " if s.is_app else ""
     logger.info(f"{s.name}: {serving}nothing changed since the last deploy: checking that the site serves")
     site_serves(record=False)
+elif converged() and len(s.roles.hosts) == 1:  # (several hosts take the same steps: the full path)
+    logger.info(f"{s.name}: nothing changed since the last deploy but the release")
+    app_source(folders=False)
+    release_app()
+    site_serves()
 else:
     system_packages()
     firewall()

@@ -8,12 +8,18 @@ from operations.release import ship_commits
 
 
 @deploy("App source at its latest tag")
-def app_source():
+def app_source(folders=True):
     """Beyond its name, first: ensures the unprivileged app user and its folders (made as that
-    user: root never works in them). Then the release to deploy, `ref` or the latest tag: a local
-    repository's commits are shipped to the server's repository here; a URL's are fetched by the
-    release program, as the app user."""
+    user: root never works in them), unless `folders` is False (a host known to hold them). Then
+    the release to deploy, `ref` or the latest tag: a local repository's commits are shipped to
+    the server's repository here; a URL's are fetched by the release program, as the app user."""
     s = settings()
+    if folders:
+        app_folders(s)
+    report_and_ship(s)
+
+
+def app_folders(s):
     paths = s.paths
     server.user(  # noqa: S604 (the user's login shell, not a shell command)
         name=f"App user {s.app_user}", user=s.app_user, home=paths.home, shell="/bin/bash", create_home=True
@@ -33,6 +39,9 @@ def app_source():
     else:
         files.file(name="No pip constraints", path=paths.pip_constraints, present=False)
 
+
+def report_and_ship(s):
+    paths = s.paths
     release = plan(host)
     if not release.changed:
         logger.info(f"{host.name}: {release.serving} serves already: nothing to update")

@@ -60,6 +60,10 @@ def test_update_to_a_tag_with_a_migration_serves_it_without_a_failed_request(ser
         os.path.basename(server.sh(f"readlink {APP_DIR}/releases/v1.1.0/venv"))
     ]
     assert "release v1.1.0 -> v1.2.0" in result.stdout + result.stderr
+    # the server was as its first deploy left it: only the release steps ran
+    assert "nothing changed since the last deploy but the release" in result.stdout + result.stderr
+    for task in ("System packages", "MariaDB", "nginx"):
+        assert f"Starting operation: {task} |" not in result.stdout + result.stderr
 
 
 def test_a_failing_migration_leaves_the_serving_release_schema_and_rows_as_they_were(server, repo):
