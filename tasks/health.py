@@ -23,9 +23,9 @@ def site_serves(record=True):
             name="The site answers its health check", program=s.paths.program, seconds=s.health_check_seconds, what=what
         )
     if record:
-        # a database host alone has no release program, whose task makes this folder elsewhere
-        state_dir = s.paths.state_dir
-        files.directory(name=f"{state_dir} (0700, root's)", path=state_dir, user="root", group="root", mode="0700")
+        if not (s.is_app or s.is_web):  # elsewhere the release program's task makes this folder
+            state_dir = s.paths.state_dir
+            files.directory(name=f"{state_dir} (0700, root's)", path=state_dir, user="root", group="root", mode="0700")
         digest = converged.desired_digest(s)
         recorded(
             name="The state is recorded for the next deploy",

@@ -9,6 +9,7 @@ from core.hostnames import is_ip
 from core.render import render
 from core.settings import settings
 from core.tls import certificate_for
+from flask_release.service import COLORS
 from operations.nginx import initial_link, site
 from tasks.certbot import tls_certificate
 
@@ -48,7 +49,7 @@ def web_server():
     if s.nginx_upstream_link:  # one host: the release program switches nginx between blue and green
         folder = os.path.dirname(s.nginx_upstream_link)
         files.directory(name=f"{folder} (the blue and green upstreams)", path=folder, mode="0755")
-        for color, address in zip(("blue", "green"), s.upstream[0][1], strict=True):
+        for color, address in zip(COLORS, s.upstream[0][1], strict=True):
             files.put(
                 name=f"nginx upstream of the {color} gunicorn",
                 dest=f"{folder}/upstream-{color}.conf",

@@ -78,6 +78,10 @@ class Server:
         """The supervisor program of the gunicorn that serves (microblog-blue or -green)."""
         return f"microblog-{self.release_status()['live']}"
 
+    def serving(self):
+        """(the release root's record says serves, where `current` points)."""
+        return self.release_status()["serving"], self.sh(f"readlink {APP_DIR}/current")
+
     def live_port(self):
         """The port of the gunicorn that serves (the default bind's for blue, the next for green)."""
         return GUNICORN_PORTS[self.release_status()["live"]]

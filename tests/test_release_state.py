@@ -2,6 +2,7 @@
 what is kept, atomic saves, and the lock that names who holds it."""
 
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -71,7 +72,7 @@ def test_saves_are_atomic_private_and_never_follow_a_link(tmp_path):
     deployed(state, "v1")
     state.save()
     assert target.read_text() == "keep me"
-    assert not os.path.islink(state.path) and oct(os.stat(state.path).st_mode & 0o777) == "0o600"
+    assert not os.path.islink(state.path) and stat.S_IMODE(os.stat(state.path).st_mode) == 0o600
     assert State(state.path).serving == "v1"
 
 

@@ -16,13 +16,9 @@ def server(deployed_server):
     return deployed_server
 
 
-def serving(server):
-    return server.release_status()["serving"], server.sh(f"readlink {APP_DIR}/current")
-
-
 @pytest.mark.parametrize("bad_tag", ["v9$(touch${IFS}/tmp/pwned)", "-x"])
 def test_a_latest_tag_that_could_run_commands_stops_the_deploy_naming_it(server, repo, bad_tag):
-    before = serving(server)
+    before = server.serving()
     repo.release(f"v9-{len(bad_tag)}", tag=False)
     repo.tag(bad_tag)
     try:
@@ -31,14 +27,14 @@ def test_a_latest_tag_that_could_run_commands_stops_the_deploy_naming_it(server,
         repo.git("update-ref", "-d", f"refs/tags/{bad_tag}")
     assert result.returncode != 0
     assert f"latest tag {bad_tag!r} cannot name a release" in result.output and "letters, digits and" in result.output
-    assert serving(server) == before and "Microblog v1.1.0" in server.page()
+    assert server.serving() == before and "Microblog v1.1.0" in server.page()
     assert server.sh("ls /tmp/pwned /root/pwned 2>/dev/null || true") == ""
     assert server.sh(f"ls {APP_DIR}/releases") == "v1.1.0"
 
 
 def test_a_bad_latest_tag_fetched_by_the_server_is_refused_there(server, repo):
     """The same from a URL: the server fetches, the release program refuses the name."""
-    before = serving(server)
+    before = server.serving()
     server.sh("rm -rf /srv/app.git && git clone -q --bare /dev/null /srv/app.git 2>/dev/null; true")
     subprocess.run(
         ["git", "-C", repo.path, "bundle", "create", "/tmp/trust.bundle", "--all"], check=True, capture_output=True
@@ -62,7 +58,7 @@ def test_a_bad_latest_tag_fetched_by_the_server_is_refused_there(server, repo):
     result = server.deploy(*url)
     assert result.returncode != 0
     assert "v9$(touch${IFS}/tmp/pwned2)" in result.output and "cannot name a release" in result.output
-    assert serving(server) == before and server.sh("ls /tmp/pwned /tmp/pwned2 /root/pwned 2>/dev/null || true") == ""
+    assert server.serving() == before and server.sh("ls /tmp/pwned /tmp/pwned2 /root/pwned 2>/dev/null || true") == ""
 
 
 def _tar(name, content):

@@ -20,10 +20,6 @@ def server(deployed_server):
     return deployed_server
 
 
-def serving(server):
-    return server.release_status()["serving"], server.sh(f"readlink {APP_DIR}/current")
-
-
 # Files root used to touch in the app user's tree, each made a link to a root-owned file.
 TRAPS = (
     ".release.lock",
