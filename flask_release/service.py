@@ -9,12 +9,16 @@ import socket
 import ssl
 import subprocess
 import time
+import xmlrpc.client
 from urllib.parse import urlsplit
 
 from .run import Failed
 
 COLORS = ("blue", "green")
 DRAIN_SECONDS = 30
+SUPERVISOR_SOCKET = "/var/run/supervisor.sock"  # Debian's supervisord.conf
+BAD_NAME, ALREADY_STARTED, NOT_RUNNING = 10, 60, 70  # supervisor's fault codes
+GONE = ("FATAL", "EXITED", "STOPPED")  # what supervisor reports of a gunicorn that did not stay up
 
 
 def other(color):
@@ -34,34 +38,51 @@ class Service:
     def url(self, color):
         return f"http://{self.config.gunicorn_host}:{self.port(color)}{self.config.health_path}"
 
-    def supervisorctl(self, *args):
-        result = self.runner.run(
-            ["supervisorctl", *args], what=f"supervisorctl {' '.join(args)}", timeout=120, capture=True, check=False
-        )
-        return result.out.decode(errors="replace")
-
     def start(self, color):
         """The color's gunicorn started afresh (on what its slot points at now), with its program's
-        settings as they are now."""
-        self.supervisorctl("stop", self.program(color))  # an idle color that runs runs what it ran
-        changes = self.supervisorctl("reread")
-        if f"{self.config.app_name}: disappeared" in changes:  # the one program of an earlier version
-            self.supervisorctl("update", self.config.app_name)
-        self.supervisorctl("update", self.program(color), f"{self.config.app_name}-live")
-        # the other color known to supervisor as after a boot (`add` never restarts a running one)
-        self.supervisorctl("add", self.program(other(color)))
-        answer = self.supervisorctl("start", self.program(color))
-        if "started" not in answer and "already started" not in answer:
-            raise Failed(
-                f"supervisor cannot start {self.program(color)} ({answer.strip()}); see {self.config.log_dir}/error.log"
-            )
+        settings as they are now; not waiting out supervisor's startsecs: the color's health check
+        tells sooner."""
+        rpc = supervisor().supervisor
+        _quietly(rpc.stopProcess, self.program(color))  # an idle color that runs runs what it ran
+        changes = rpc.reloadConfig()[0]  # supervisorctl reread
+        # the one program of an earlier version, this color's and the boot program's settings
+        self.update(changes, self.config.app_name, self.program(color), f"{self.config.app_name}-live")
+        if self.program(other(color)) in changes[0]:  # known to supervisor as after a boot, never restarted
+            rpc.addProcessGroup(self.program(other(color)))
+        try:
+            rpc.startProcess(self.program(color), False)
+        except xmlrpc.client.Fault as fault:
+            if fault.faultCode != ALREADY_STARTED:
+                raise Failed(
+                    f"supervisor cannot start {self.program(color)} ({fault.faultString}); "
+                    f"see {self.config.log_dir}/error.log"
+                ) from None
 
     def stop(self, color):
-        self.supervisorctl("stop", self.program(color))
-        self.supervisorctl("update", self.program(color))  # settings changed meanwhile apply to its next start
+        rpc = supervisor().supervisor
+        _quietly(rpc.stopProcess, self.program(color))
+        self.update(rpc.reloadConfig()[0], self.program(color))  # settings changed meanwhile: at its next start
+
+    @staticmethod
+    def update(changes, *groups):
+        """supervisorctl update of `groups`: (added, changed, removed) by reloadConfig, applied."""
+        rpc = supervisor().supervisor
+        added, changed, removed = changes
+        for group in groups:
+            if group in changed or group in removed:
+                _quietly(rpc.stopProcessGroup, group)
+                rpc.removeProcessGroup(group)
+            if group in changed or group in added:
+                rpc.addProcessGroup(group)
 
     def running(self, color):
-        return " RUNNING " in self.supervisorctl("status", self.program(color))
+        return self.state(color) in ("RUNNING", "STARTING")
+
+    def state(self, color):
+        try:
+            return supervisor().supervisor.getProcessInfo(self.program(color))["statename"]
+        except xmlrpc.client.Fault:  # not known to supervisor (yet)
+            return None
 
     def drain(self, color):
         """Waits (at most DRAIN_SECONDS) until no connection to the color's port is open."""
@@ -97,9 +118,16 @@ class Service:
             raise Failed(f"nginx rejects its config ({checked.err.decode(errors='replace').strip()})")
         self.runner.run(["systemctl", "reload", "nginx"], what="reloading nginx", timeout=60)
 
-    def health(self, seconds=None, url=None):
+    def gone(self, color):
+        """What supervisor says of the color when it is not running nor starting, else None."""
+        state = self.state(color)
+        if state in GONE:
+            return f"supervisor reports {self.program(color)} {state}; see {self.config.log_dir}/error.log"
+        return None
+
+    def health(self, seconds=None, url=None, color=None):
         """(healthy, what answered) of `url` (default: the site through this host's nginx) within
-        `seconds` (default health_seconds)."""
+        `seconds` (default health_seconds); given the `color` that answers, sooner when it stops."""
         seconds = self.config.health_seconds if seconds is None else seconds
         url = url or self.config.site_url + self.config.health_path
         deadline = time.monotonic() + seconds
@@ -113,7 +141,35 @@ class Service:
                 answer = f"no answer ({error})"
             if time.monotonic() >= deadline:
                 return False, f"{url} (Host {self.config.health_host}): {answer} for {seconds} s"
+            if color and (gone := self.gone(color)):
+                return False, f"{url}: {answer}; {gone}"
             time.sleep(0.2)
+
+
+class _SupervisorConnection(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(SUPERVISOR_SOCKET)
+
+
+class _SupervisorTransport(xmlrpc.client.Transport):
+    def make_connection(self, host):
+        return _SupervisorConnection("localhost", timeout=60)
+
+
+def _quietly(call, name):
+    """A stop of what may not run, or not be known: a no-op then."""
+    try:
+        call(name)
+    except xmlrpc.client.Fault as fault:
+        if fault.faultCode not in (BAD_NAME, NOT_RUNNING):
+            raise
+
+
+def supervisor():
+    """supervisord's XML-RPC interface, on its (root's) socket."""
+    return xmlrpc.client.ServerProxy("http://localhost/RPC2", transport=_SupervisorTransport())
 
 
 def probe(url, host, timeout=5):

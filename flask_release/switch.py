@@ -26,7 +26,7 @@ class Switch:
         color = other(live) if live else COLORS[0]
         self.point(f"slots/{color}", release)
         self.service.start(color)
-        healthy, detail = self.service.health(url=self.service.url(color))
+        healthy, detail = self.service.health(url=self.service.url(color), color=color)
         if healthy:
             self.point("current", release)
             self.service.route(color)

@@ -1,10 +1,12 @@
-"""Files that hold secrets."""
+"""Files that hold secrets; folders, several in one step."""
 
 import hashlib
 
 from pyinfra import host
-from pyinfra.api import QuoteString, StringCommand, operation
+from pyinfra.api import OperationError, QuoteString, StringCommand, operation
 from pyinfra.facts.files import Sha1File
+
+from facts.files import Folders
 
 # The new content comes on standard input: it is never in a command line, a temporary file of
 # pyinfra's or its output. Run as the file's owner, so no one else's link is ever followed.
@@ -18,3 +20,26 @@ def secret_file(dest: str, content: str):
     if host.get_fact(Sha1File, path=dest) == hashlib.sha1(content.encode(), usedforsecurity=False).hexdigest():
         return
     yield StringCommand("sh", "-c", QuoteString(WRITE), "-", QuoteString(dest), _stdin=content)
+
+
+@operation()
+def folders(modes: dict, user: str | None = None, group: str | None = None):
+    """Ensures each path of `modes` ({path: "0751"}) is a folder with that mode, and of `user` and
+    `group` when given (else of whoever made it: root, or the app user with _sudo_user); the ones
+    that differ are made or set in one command. A path that is something else (a file, a link) is
+    refused, never followed."""
+    found = host.get_fact(Folders, paths=tuple(modes))
+    owner = ":".join(part for part in (user, group) if part) if user else None
+    commands = []  # each [program, arguments...]
+    for path, mode in modes.items():
+        kind, current_mode, current_user, current_group = found.get(path, ("directory", None, None, None))
+        if path in found and kind != "directory":
+            raise OperationError(f"{path} is a {kind}, not a folder: move it away")
+        if path not in found:
+            commands.append(["mkdir", "-p", "--", QuoteString(path)])
+        if current_mode != int(mode, 8):
+            commands.append(["chmod", mode, "--", QuoteString(path)])
+        if owner and (current_user, current_group) != (user, group or current_group):
+            commands.append(["chown", owner, "--", QuoteString(path)])
+    if commands:
+        yield StringCommand(*[bit for command in commands for bit in ("&&", *command)][1:])

@@ -4,6 +4,7 @@ from pyinfra.operations import files, server
 
 from core.settings import settings
 from core.source import plan
+from operations.files import folders
 from operations.release import ship_commits
 
 
@@ -25,15 +26,15 @@ def app_folders(s):
         name=f"App user {s.app_user}", user=s.app_user, home=paths.home, shell="/bin/bash", create_home=True
     )
     # Debian makes homes 0700; nginx must traverse them to serve /static.
-    files.directory(name=f"{paths.home} (0751)", path=paths.home, mode="0751")
-    for path, mode in (
-        (paths.app_dir, "0751"),
-        (paths.releases, "0751"),
-        (paths.venvs, "0750"),
-        (paths.shared, "0750"),
-        (paths.slots, "0751"),
-    ):
-        files.directory(name=f"{path} ({mode})", path=path, mode=mode, _sudo=True, _sudo_user=s.app_user)
+    folders(name=f"{paths.home} (0751)", modes={paths.home: "0751"})
+    owned = {
+        paths.app_dir: "0751",
+        paths.releases: "0751",
+        paths.venvs: "0750",
+        paths.shared: "0750",
+        paths.slots: "0751",
+    }
+    folders(name=f"{paths.app_dir} and its folders", modes=owned, _sudo=True, _sudo_user=s.app_user)
     if s.pip_constraints:
         files.put(name="pip constraints", src=s.pip_constraints, dest=paths.pip_constraints, mode="0644")
     else:

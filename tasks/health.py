@@ -1,9 +1,9 @@
 from pyinfra.api import deploy
-from pyinfra.operations import files
 
 from core import converged
 from core.settings import settings
 from operations.converged import recorded
+from operations.files import folders
 from operations.release import app_running, site_answers
 
 
@@ -25,7 +25,7 @@ def site_serves(record=True):
     if record:
         if not (s.is_app or s.is_web):  # elsewhere the release program's task makes this folder
             state_dir = s.paths.state_dir
-            files.directory(name=f"{state_dir} (0700, root's)", path=state_dir, user="root", group="root", mode="0700")
+            folders(name=f"{state_dir} (0700, root's)", modes={state_dir: "0700"}, user="root", group="root")
         digest = converged.desired_digest(s)
         recorded(
             name="The state is recorded for the next deploy",

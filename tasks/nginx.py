@@ -10,6 +10,7 @@ from core.render import render
 from core.settings import settings
 from core.tls import certificate_for
 from flask_release.service import COLORS
+from operations.files import folders
 from operations.nginx import initial_link, site
 from tasks.certbot import tls_certificate
 
@@ -45,10 +46,11 @@ def web_server():
     certificate it has (ACME challenges need port 80 first), the certificate step, then the site
     with the new certificate. A site that `nginx -t` rejects never replaces the serving one."""
     s = settings()
-    files.directory(name="ACME webroot", path=s.acme_webroot, mode="0755")
-    if s.nginx_upstream_link:  # one host: the release program switches nginx between blue and green
-        folder = os.path.dirname(s.nginx_upstream_link)
-        files.directory(name=f"{folder} (the blue and green upstreams)", path=folder, mode="0755")
+    folder = os.path.dirname(s.nginx_upstream_link) if s.nginx_upstream_link else None
+    # with one host, the release program switches nginx between the blue and green upstreams there
+    web_folders = {s.acme_webroot: "0755", **({folder: "0755"} if folder else {})}
+    folders(name=f"ACME webroot, {', '.join(web_folders)}", modes=web_folders)
+    if folder:
         for color, address in zip(COLORS, s.upstream[0][1], strict=True):
             files.put(
                 name=f"nginx upstream of the {color} gunicorn",

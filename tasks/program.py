@@ -7,6 +7,7 @@ from core.checks import is_git_url
 from core.program import release_program
 from core.render import render
 from core.settings import settings
+from operations.files import folders
 
 
 @deploy("Release program")
@@ -15,8 +16,8 @@ def release_program_installed():
     or web host, with root's folders it keeps its state, settings and backups in."""
     s = settings()
     paths = s.paths
-    for path, mode in ((paths.state_dir, "0700"), (paths.config_dir, "0755"), (paths.backup_dir, "0700")):
-        files.directory(name=f"{path} ({mode}, root's)", path=path, user="root", group="root", mode=mode)
+    root_folders = {paths.state_dir: "0700", paths.config_dir: "0755", paths.backup_dir: "0700"}
+    folders(name=f"{', '.join(root_folders)} (root's)", modes=root_folders, user="root", group="root")
     files.put(name=f"{paths.program}", src=io.BytesIO(release_program()), dest=paths.program, mode="0755")
     files.put(
         name=f"{paths.release_config}",
