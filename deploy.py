@@ -29,7 +29,7 @@ s = settings()
 if converged() and not releasing():
     serving = f"{plan(host).serving} serves already and " if s.is_app else ""
     logger.info(f"{s.name}: {serving}nothing changed since the last deploy: checking that the site serves")
-    site_serves(record=False)
+    site_serves(converged=True)
 elif converged() and len(s.roles.hosts) == 1:  # (several hosts take the same steps: the full path)
     logger.info(f"{s.name}: nothing changed since the last deploy but the release")
     app_source(folders=False)

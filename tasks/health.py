@@ -1,6 +1,6 @@
 from pyinfra.api import deploy
 
-from core import converged
+from core import converged as record
 from core.settings import settings
 from operations.converged import recorded
 from operations.files import folders
@@ -8,31 +8,32 @@ from operations.release import app_running, site_answers
 
 
 @deploy("The site serves")
-def site_serves(record=True):
+def site_serves(converged=False):
     """Ensures every deploy ends with the site serving: gunicorn started again when supervisor has
     it stopped or FATAL (MariaDB and nginx were started by their tasks), then the health check,
     through nginx on a web host and straight on gunicorn on an app host elsewhere; fails, naming
-    what does not answer, when it is not. With `record`, the host's state is then recorded, so
-    that a deploy with nothing to change can tell at once (core/converged.py)."""
+    what does not answer, when it is not. Then the host's state is recorded, so that a deploy
+    with nothing to change can tell at once (core/converged.py); on a host so `converged`, whose
+    probe has just seen supervisor run gunicorn as recorded, the health check alone."""
     s = settings()
-    if s.is_app:
+    if s.is_app and not converged:
         app_running(name=f"gunicorn of {s.app_name} runs", program=s.paths.program, app_name=s.app_name)
     if s.is_app or s.is_web:
         what = f"{s.name}: the site through nginx ({s.site_url})" if s.is_web else f"{s.name}: gunicorn"
         site_answers(
             name="The site answers its health check", program=s.paths.program, seconds=s.health_check_seconds, what=what
         )
-    if record:
+    if not converged:
         if not (s.is_app or s.is_web):  # elsewhere the release program's task makes this folder
             state_dir = s.paths.state_dir
             folders(name=f"{state_dir} (0700, root's)", modes={state_dir: "0700"}, user="root", group="root")
-        digest = converged.desired_digest(s)
+        digest = record.desired_digest(s)
         recorded(
             name="The state is recorded for the next deploy",
-            command=converged.record_command(s, digest),
+            command=record.record_command(s, digest),
             desired=digest,
-            probe=converged.probe(s),
-            clock=converged.clock_probe(s),
+            probe=record.probe(s),
+            clock=record.clock_probe(s),
             path=s.paths.converged_file,
             state_file=f"{s.paths.state_dir}/state.json",
         )
