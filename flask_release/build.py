@@ -107,6 +107,8 @@ class Builder:
     def check_imports(self, release):
         folder = self.folder(release)
         self.as_app(
+            self.paths.program,
+            "app-exec",
             f"{folder}/venv/bin/python3",
             "-c",
             IMPORT_CHECK,

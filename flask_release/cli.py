@@ -11,6 +11,7 @@
   reload                    the serving release started again in the other color (new settings), switched to
   start-live                the live color started (supervisor runs it at boot)
   check [--wait S] [--json] the health check alone
+  app-exec COMMAND...       COMMAND with the app's .env in its environment (as the app user: gunicorn, flask)
 
 The settings come from /etc/<app>/release.json, <app> being this program's name minus
 "-release". Exit status: 0 done, 1 failed (the message says what serves), 2 refused."""
@@ -20,6 +21,7 @@ import json
 import os
 import sys
 
+from . import app_env
 from .config import Config
 from .identity import Refused
 from .run import Failed, Interrupted, Runner, handle_signals
@@ -47,6 +49,7 @@ def parser():
     for name in ("migrate", "switch", "rollback", "rollback-switch", "rollback-database", "reload", "start-live"):
         commands.add_parser(name)
     commands.add_parser("receive").add_argument("bundle")
+    commands.add_parser("app-exec").add_argument("argv", nargs=argparse.REMAINDER, metavar="COMMAND")
     check = commands.add_parser("check")
     check.add_argument("--wait", type=int, help="seconds to wait for health (default: health_check_seconds)")
     check.add_argument("--json", action="store_true")
@@ -64,6 +67,8 @@ def main(argv=None):
     args = parser().parse_args(argv)
     config = Config.load(args.config or default_config())
     paths = config.paths
+    if args.command == "app-exec":  # the app user's: no state, lock or log of root's
+        return app_env.exec_with(paths.env_file, args.argv)
     runner = Runner(config.app_name, config.app_user, log_path=f"{paths.state_dir}/release.log")
     handle_signals()
     state = State(f"{paths.state_dir}/state.json")

@@ -14,7 +14,7 @@ class Migrations:
     def flask(self, release, *args):
         folder = self.builder.folder(release)
         self.runner.run(
-            [f"{folder}/venv/bin/python3", "-m", "flask", *args],
+            [self.config.paths.program, "app-exec", f"{folder}/venv/bin/python3", "-m", "flask", *args],
             what=f"flask {' '.join(args)}",
             timeout=self.config.migrate_seconds,
             as_app=True,

@@ -116,8 +116,10 @@ def test_supervisor_keeps_gunicorn_alive_in_two_colors_on_loopback():
             assert f"{flag}=true" in program
         assert "autostart=false" in program  # the release program starts the live color
         command = re.search(r"^command=(.*)$", program, re.M).group(1)
-        # through its slot, which the release program points at the release the color runs
+        # with the app's .env in its environment (read as the app user), through its slot, which
+        # the release program points at the release the color runs
         assert command.startswith(
+            "/usr/local/sbin/microblog-release app-exec "
             f"/home/deploy/microblog/slots/{color}/venv/bin/python3 -m gunicorn "
             f"--chdir /home/deploy/microblog/slots/{color} -b 127.0.0.1:{port} -w 4 "
         )

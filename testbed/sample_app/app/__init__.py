@@ -1,3 +1,4 @@
+import hashlib
 import os
 
 from flask import Flask, jsonify, redirect, render_template, request
@@ -48,6 +49,17 @@ def create_app(config_class=Config):
             forwarded_for=request.headers.get("X-Forwarded-For"),
             forwarded_ssl=request.headers.get("X-Forwarded-Ssl"),
             forwarded_protocol=request.headers.get("X-Forwarded-Protocol"),
+        )
+
+    @app.route("/debug/settings")
+    def settings_seen():
+        """What the app's process sees of its settings (of the secret, a digest only): the tests
+        check that they reach it."""
+        return jsonify(
+            database=db.engine.url.get_backend_name(),
+            posts=Post.query.count(),
+            in_environment=sorted(name for name in ("SECRET_KEY", "DATABASE_URL") if name in os.environ),
+            secret_key_sha256=hashlib.sha256(app.config["SECRET_KEY"].encode()).hexdigest(),
         )
 
     return app

@@ -1,0 +1,86 @@
+"""The app's settings (its .env) in the process environment of what runs as the app user: gunicorn,
+`flask` commands, the import check. `<app>-release app-exec COMMAND...` reads the .env as the app
+user, puts its values into the environment and execs COMMAND in its place, so that apps which read
+`os.environ` alone (twelve-factor) see them as apps that call load_dotenv() do, and no value ever
+shows in a command line or in supervisor's config.
+
+The file is read as python-dotenv reads it (KEY=value, 'single' or "double" quotes, `export`,
+comments), but without ${VAR} expansion; a line it cannot read stops the command, naming the line
+number and never its text."""
+
+import os
+import re
+
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+ESCAPES = {"\\": "\\", '"': '"', "'": "'", "n": "\n", "r": "\r", "t": "\t"}
+
+
+class Unreadable(ValueError):
+    pass
+
+
+def parse(text):
+    """{name: value} of a .env's text; Unreadable names the first line it cannot read."""
+    values = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export ") :].lstrip()
+        name, equals, rest = line.partition("=")
+        name = name.strip()
+        if not equals or not NAME.fullmatch(name):
+            raise Unreadable(f"line {number}: not NAME=value")
+        try:
+            values[name] = _value(rest.strip())
+        except Unreadable as error:
+            raise Unreadable(f"line {number}: {error}") from None
+    return values
+
+
+def _value(text):
+    if text[:1] == "'":
+        value, quote, rest = text[1:].partition("'")
+        if not quote:
+            raise Unreadable("no closing quote")
+    elif text[:1] == '"':
+        value, rest = _double_quoted(text[1:])
+    else:
+        return re.split(r"\s+#", text, maxsplit=1)[0].rstrip()
+    if rest.strip() and not rest.strip().startswith("#"):
+        raise Unreadable("text after the closing quote")
+    return value
+
+
+def _double_quoted(text):
+    value, index = [], 0
+    while index < len(text):
+        char = text[index]
+        if char == '"':
+            return "".join(value), text[index + 1 :]
+        if char == "\\" and index + 1 < len(text):
+            following = text[index + 1]
+            value.append(ESCAPES.get(following, "\\" + following))
+            index += 2
+            continue
+        value.append(char)
+        index += 1
+    raise Unreadable("no closing quote")
+
+
+def exec_with(env_file, argv):
+    """Runs argv (in this process's place) with the settings of env_file added to the environment.
+    Refused as root: root never reads what the app user can write."""
+    if os.geteuid() == 0:
+        raise SystemExit("app-exec runs as the app user, never as root")
+    if not argv:
+        raise SystemExit("app-exec needs a command to run")
+    try:
+        with open(env_file, encoding="utf-8") as handle:
+            settings = parse(handle.read())
+    except (OSError, UnicodeDecodeError, Unreadable) as error:
+        detail = error.strerror if isinstance(error, OSError) else str(error)
+        raise SystemExit(f"app-exec cannot read the app's settings in {env_file}: {detail}") from None
+    os.environ.update(settings)
+    os.execvp(argv[0], argv)  # noqa: S606 (the command given, in this process's place)
