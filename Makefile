@@ -2,6 +2,8 @@
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# The suites that also run on Debian 13 (trixie); the others run on Debian 12 (bookworm) alone.
+TRIXIE_SUITES ?= tests/test_single_server.py tests/test_https.py tests/test_updates.py
 SHELL_SCRIPTS := tools/ensure_docker.sh .ci/run
 
 .PHONY: help venv docker server deploy dry update rollback test unit lint bench stop clean
@@ -19,7 +21,7 @@ $(VENV)/.installed: requirements.txt
 docker: ## Make sure a Docker engine and mmdebstrap are there (installs them on Debian as root)
 	@tools/ensure_docker.sh
 
-server: venv docker ## Start (or reuse) the local Debian 12 server in a container
+server: venv docker ## Start (or reuse) the local Debian 12 server in a container (DEBIAN=trixie: Debian 13)
 	$(PYTHON) -m testbed.local_server start
 
 deploy: venv ## Deploy: to DEPLOY_HOSTS (or DEPLOY_WEB/APP_HOSTS, DEPLOY_DB_HOST) when set, else to the local server
@@ -33,8 +35,9 @@ update: deploy ## New release of the app (its latest tag, or `ref`), zero downti
 rollback: venv ## Back to the previous release (code, venv and database schema)
 	$(PYTHON) -m tools.make_deploy --rollback
 
-test: venv docker lint ## Install what is needed and run every test, end-to-end ones included
+test: venv docker lint ## Install what is needed and run every test, end-to-end ones included (on Debian 12 and 13)
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
+	DEBIAN=trixie $(PYTHON) -m pytest $(PYTEST_ARGS) $(TRIXIE_SUITES)
 
 unit: venv lint ## The linters and the fast tests (no Docker)
 	$(PYTHON) -m pytest -m "not e2e" $(PYTEST_ARGS)

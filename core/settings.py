@@ -11,11 +11,11 @@ import shlex
 from dataclasses import dataclass
 
 from pyinfra import host
-from pyinfra.facts.server import Command
 
 from core.checks import is_git_url
 from core.hostnames import server_names
 from core.roles import DB_PORT, Roles, roles
+from core.system import debian_release
 from flask_release.config import Paths
 from flask_release.identity import pip_key
 
@@ -29,6 +29,7 @@ _cache = {}
 @dataclass(frozen=True)
 class Settings:
     name: str  # the host's
+    debian: int  # its Debian release: 12 (bookworm) or 13 (trixie)
     ssh_port: int  # the port the deploy connects to (the firewall keeps it open)
     roles: Roles
     paths: Paths
@@ -107,14 +108,14 @@ def settings(target=None):
     target = host if target is None else target
     if target.name not in _cache:
         layout = roles()
-        cores = int(target.get_fact(Command, "nproc") or 1) if target.name in layout.app else 1
-        _cache[target.name] = resolve(target.name, target.data, layout, cores)
+        debian, cores = debian_release(target)
+        _cache[target.name] = resolve(target.name, target.data, layout, cores, debian)
     return _cache[target.name]
 
 
-def resolve(name, data, layout, cores):
+def resolve(name, data, layout, cores, debian=12):
     """The Settings of host `name` from its data (anything with .get: pyinfra's host data, a dict),
-    the roles of the layout and its CPU cores."""
+    the roles of the layout, its CPU cores and its Debian release."""
     value = data.get
     paths = Paths(value("app_name"), value("app_user"))
     names = server_names(data)
@@ -131,6 +132,7 @@ def resolve(name, data, layout, cores):
     nginx = "http://127.0.0.1" if value("tls") == "off" else "https://127.0.0.1"
     return Settings(
         name=name,
+        debian=debian,
         ssh_port=value("ssh_port") or 22,
         roles=layout,
         paths=paths,
@@ -142,7 +144,7 @@ def resolve(name, data, layout, cores):
         ref=value("ref"),
         domain=value("domain"),
         server_names=names,
-        workers=int(value("workers") or 2 * cores),
+        workers=int(value("workers") or 2 * (cores if name in layout.app else 1)),
         gunicorn_host=layout.gunicorn_host(name, value("bind")),
         gunicorn_ports=(port, port + 1),
         forwarded_allow_ips=",".join(layout.address(web) for web in layout.web)

@@ -60,3 +60,24 @@ class HostState(FactBase):
             "clock": text.get("clock", "stale"),
             "certificates": certificates,
         }
+
+
+class System(FactBase):
+    """{"cores": CPU cores, "id": /etc/os-release's ID, "version": its VERSION_ID, "name": its
+    PRETTY_NAME}: which system the host runs, read from it."""
+
+    def command(self):
+        return "nproc; grep -E '^(ID|VERSION_ID|PRETTY_NAME)=' /etc/os-release 2>/dev/null || true"
+
+    def process(self, output):
+        cores = int(output[0]) if output and output[0].isdigit() else 1
+        found = {}
+        for line in output[1:]:
+            key, _, value = line.partition("=")
+            found[key] = value.strip().strip("\"'")
+        return {
+            "cores": cores,
+            "id": found.get("ID"),
+            "version": found.get("VERSION_ID"),
+            "name": found.get("PRETTY_NAME") or "an unknown system",
+        }

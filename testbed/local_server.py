@@ -1,4 +1,5 @@
-"""A local Debian 12 server in a Docker container: systemd as PID 1, sshd, published on 127.0.0.1.
+"""A local Debian server in a Docker container: systemd as PID 1, sshd, published on 127.0.0.1.
+Debian 12 (bookworm) by default, or 13 with DEBIAN=trixie.
 
 No image registry is needed: the base image is built from Debian packages with mmdebstrap and
 `docker import`. The host's extra CA certificates are trusted inside (TLS-intercepting proxies).
@@ -20,7 +21,8 @@ import time
 import docker
 import docker.errors
 
-IMAGE = "flask-deploy/debian12:1"
+DEBIAN = ("DEBIAN", "bookworm")  # the Debian release of the local server and the test servers
+RELEASES = {"bookworm": "12", "trixie": "13"}
 DEFAULT_NAME = "flask-deploy-server"
 STATE_DIR_VARIABLE = "LOCAL_SERVER_STATE_DIR"  # its SSH key, known_hosts and the sample app's repository
 STATE_DIR = os.environ.get(STATE_DIR_VARIABLE) or os.path.join(
@@ -72,10 +74,22 @@ def client():
         sys.exit(f"No Docker engine answers ({error}). Start one (`make docker`) or set DOCKER_HOST.")
 
 
-def build_image(engine, trust_host_cas=True):
-    """Build the base image once; later calls reuse it."""
+def debian():
+    """The release asked for in DEBIAN (default bookworm); any other name stops with the choices."""
+    release = os.environ.get(DEBIAN[0]) or DEBIAN[1]
+    if release not in RELEASES:
+        sys.exit(f"DEBIAN={release} is not a release the local server is built for: use bookworm (12) or trixie (13).")
+    return release
+
+
+def image(release):
+    return f"flask-deploy/debian{RELEASES[release]}:1"
+
+
+def build_image(engine, release, trust_host_cas=True):
+    """Build the base image of `release` once; later calls reuse it."""
     try:
-        return engine.images.get(IMAGE)
+        return engine.images.get(image(release))
     except docker.errors.ImageNotFound:
         pass
     if not shutil.which("mmdebstrap"):
@@ -96,15 +110,15 @@ def build_image(engine, trust_host_cas=True):
     with tempfile.TemporaryDirectory() as tmp:
         rootfs = os.path.join(tmp, "rootfs.tar")
         subprocess.run(
-            ["mmdebstrap", "--quiet", "--variant=minbase", f"--include={BASE_PACKAGES}", *hooks, "bookworm", rootfs],
+            ["mmdebstrap", "--quiet", "--variant=minbase", f"--include={BASE_PACKAGES}", *hooks, release, rootfs],
             check=True,
         )
         subprocess.run(
-            ["docker", "import", "--change", 'CMD ["/lib/systemd/systemd"]', rootfs, IMAGE],
+            ["docker", "import", "--change", 'CMD ["/lib/systemd/systemd"]', rootfs, image(release)],
             check=True,
             stdout=subprocess.DEVNULL,
         )
-    return engine.images.get(IMAGE)
+    return engine.images.get(image(release))
 
 
 def ensure_key(state_dir=STATE_DIR):
@@ -157,15 +171,21 @@ def start(
     else:
         http_port = https_port = None
     engine = client()
+    release = debian()
     key, public_key = ensure_key(state_dir)
     try:
         container = engine.containers.get(name)
+        if image(release) not in container.image.tags:
+            sys.exit(
+                f"The server {name} runs {', '.join(container.image.tags)}, not Debian {RELEASES[release]} "
+                f"(DEBIAN={release}): `make stop` removes it, then `make server` makes it anew."
+            )
         if container.status != "running":
             container.start()
     except docker.errors.NotFound:
-        build_image(engine)
+        build_image(engine, release)
         container = engine.containers.run(
-            IMAGE,
+            image(release),
             name=name,
             hostname=name,
             detach=True,

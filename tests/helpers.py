@@ -26,5 +26,5 @@ def data(**overrides):
     return {**DEFAULTS, **overrides}
 
 
-def settings_of(name="one", layout=ALONE, cores=2, **overrides):
-    return resolve(name, data(**overrides), layout, cores)
+def settings_of(name="one", layout=ALONE, cores=2, debian=12, **overrides):
+    return resolve(name, data(**overrides), layout, cores, debian)

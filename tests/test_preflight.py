@@ -1,6 +1,6 @@
 """The real command line with bad settings or a bad layout: every problem named, before pyinfra
 connects to any server (the hosts below do not even exist); then SSH problems and a system
-account as app_user on a real server, which stays as it was."""
+account as app_user, a system other than Debian 12 or 13 on a real server, which stays as it was."""
 
 import os
 import subprocess
@@ -115,4 +115,16 @@ def test_ssh_problems_and_system_accounts_end_with_a_clear_message_and_change_no
         )
         assert result.returncode != 0, case
         assert message in result.output, (case, result.output[-2000:])
+    # a system other than Debian 12 or 13 (here a Debian 11 it seems to be)
+    server.sh(
+        "cp /usr/lib/os-release /root/os-release && sed -i -e 's/^VERSION_ID=.*/VERSION_ID=\"11\"/' "
+        "-e 's/^PRETTY_NAME=.*/PRETTY_NAME=\"Debian GNU\\/Linux 11 (bullseye)\"/' /usr/lib/os-release"
+    )
+    result = server.deploy("--data", f"repo={server.repo}", "--data", "tls=self-signed", env=real_server)
+    server.sh("cp /root/os-release /usr/lib/os-release")
+    assert result.returncode != 0
+    assert (
+        "127.0.0.1 runs Debian GNU/Linux 11 (bullseye): this deploy supports Debian 12 (bookworm) and "
+        "Debian 13 (trixie) only. Nothing was changed."
+    ) in result.output, result.output[-2000:]
     assert server.sh(snapshot) == before

@@ -5,10 +5,12 @@ import os
 import re
 
 import pytest
+from pyinfra.api.exceptions import PyinfraError
 
 from core.checks import problems, roles_problems
 from core.secrets import SECRET, Secrets
 from core.settings import known_constraints
+from core.system import debian_release
 from tests.helpers import ALONE, DEFAULTS, ROOT, SPREAD, data, settings_of
 
 
@@ -169,3 +171,38 @@ def test_the_article_s_repository_gets_the_known_good_constraints_and_others_non
         assert "WTForms<3.3" in handle.read()
     other = settings_of(repo="https://example.org/app.git")
     assert other.pip_options == () and other.pip_key != s.pip_key
+
+
+class HostOf:
+    """A host whose System fact reads `output` (what the fact's command printed)."""
+
+    name = "vps"
+
+    def __init__(self, *output):
+        self.output = list(output)
+
+    def get_fact(self, fact):
+        return fact().process(self.output)
+
+
+@pytest.mark.parametrize(("version", "name"), [("12", "bookworm"), ("13", "trixie")])
+def test_debian_12_and_13_are_read_from_the_host(version, name):
+    host = HostOf("4", "ID=debian", f'VERSION_ID="{version}"', f'PRETTY_NAME="Debian GNU/Linux {version} ({name})"')
+    assert debian_release(host) == (int(version), 4)
+
+
+@pytest.mark.parametrize(
+    ("lines", "found"),
+    [
+        (["ID=debian", 'VERSION_ID="11"', 'PRETTY_NAME="Debian 11 (bullseye)"'], "Debian 11 (bullseye)"),
+        (["ID=ubuntu", 'VERSION_ID="24.04"', 'PRETTY_NAME="Ubuntu 24.04.1 LTS"'], "Ubuntu 24.04.1 LTS"),
+        (["ID=debian", 'PRETTY_NAME="Debian GNU/Linux forky/sid"'], "Debian GNU/Linux forky/sid"),
+        ([], "an unknown system"),
+    ],
+)
+def test_any_other_system_is_refused_naming_what_it_runs_and_what_is_supported(lines, found):
+    with pytest.raises(PyinfraError) as error:
+        debian_release(HostOf("2", *lines))
+    assert str(error.value) == (
+        f"vps runs {found}: this deploy supports Debian 12 (bookworm) and Debian 13 (trixie) only. Nothing was changed."
+    )

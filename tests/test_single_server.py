@@ -1,5 +1,5 @@
-"""The whole stack deployed to one fresh Debian 12 server over SSH, checked with real requests and
-real commands in the server."""
+"""The whole stack deployed to one fresh Debian 12 server (13 with DEBIAN=trixie) over SSH,
+checked with real requests and real commands in the server."""
 
 import re
 import shlex

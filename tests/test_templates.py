@@ -72,6 +72,14 @@ def test_unknown_host_names_are_refused_on_80_and_443():
     assert "proxy_set_header Host $host:8443;" in local
 
 
+def test_nginx_speaks_http2_in_the_syntax_of_the_hosts_release():
+    bookworm = site(settings_of(), CERTIFICATE)  # nginx 1.22
+    assert "listen 443 ssl http2;" in bookworm and "http2 on;" not in bookworm
+    trixie = site(settings_of(debian=13), CERTIFICATE)  # nginx 1.26: `listen ... http2` is deprecated there
+    secure = trixie.split("listen 443 ssl;", 1)[1]
+    assert "listen [::]:443 ssl;" in secure and "http2 on;" in secure and " http2;" not in trixie
+
+
 def test_nginx_https_site_redirects_http_and_speaks_modern_tls_only():
     text = site(certificate=CERTIFICATE)
     plain = re.search(r"listen 80;(.*?)\n\}", text, re.S).group(1)
