@@ -2,8 +2,9 @@
 
 # The article's packages, by the role that uses them, and what the other tasks use on every server.
 PACKAGES = {
-    # python3 runs the release program (its health check on web hosts too)
-    "any": ["sudo", "curl", "logrotate", "python3"],
+    # python3 runs the release program (its health check on web hosts too), which drains
+    # connections with ss (iproute2) and pgrep (procps)
+    "any": ["sudo", "curl", "logrotate", "python3", "iproute2", "procps"],
     "web": ["nginx"],
     # The app's venv and C extensions pip may build; MariaDB's client for the release's backups.
     "app": ["python3-venv", "python3-dev", "build-essential", "supervisor", "git", "default-mysql-client"],

@@ -16,6 +16,7 @@ from .run import Failed
 
 COLORS = ("blue", "green")
 DRAIN_SECONDS = 30
+RELOAD_SECONDS = 10  # how long nginx may take to apply a reload
 SUPERVISOR_SOCKET = "/var/run/supervisor.sock"  # Debian's supervisord.conf
 BAD_NAME, ALREADY_STARTED, NOT_RUNNING = 10, 60, 70  # supervisor's fault codes
 GONE = ("FATAL", "EXITED", "STOPPED")  # what supervisor reports of a gunicorn that did not stay up
@@ -85,16 +86,24 @@ class Service:
             return None
 
     def drain(self, color):
-        """Waits (at most DRAIN_SECONDS) until no connection to the color's port is open."""
+        """Waits (at most DRAIN_SECONDS) until nginx's workers of before its reload are gone (one
+        may hold a request it has read and not yet passed on to the color) and no connection to
+        the color's port is open."""
         deadline = time.monotonic() + DRAIN_SECONDS
         while time.monotonic() < deadline:
+            old_workers = (
+                subprocess.run(
+                    ["pgrep", "-f", "^nginx: worker process is shutting down"], capture_output=True, check=False
+                ).returncode
+                == 0
+            )
             connections = subprocess.run(
                 ["ss", "-Htn", "state", "established", f"( sport = :{self.port(color)} )"],
                 capture_output=True,
                 text=True,
                 check=False,
             ).stdout.strip()
-            if not connections:
+            if not old_workers and not connections:
                 return
             time.sleep(0.1)
 
@@ -116,7 +125,13 @@ class Service:
                 os.symlink(previous, f"{link}.next")
                 os.replace(f"{link}.next", link)
             raise Failed(f"nginx rejects its config ({checked.err.decode(errors='replace').strip()})")
+        before = nginx_workers()
         self.runner.run(["systemctl", "reload", "nginx"], what="reloading nginx", timeout=60)
+        # nginx applies a reload in the background: until it has, the workers from before still
+        # take requests, for the color they knew
+        deadline = time.monotonic() + RELOAD_SECONDS
+        while before & nginx_workers() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def gone(self, color):
         """What supervisor says of the color when it is not running nor starting, else None."""
@@ -156,6 +171,12 @@ class _SupervisorConnection(http.client.HTTPConnection):
 class _SupervisorTransport(xmlrpc.client.Transport):
     def make_connection(self, host):
         return _SupervisorConnection("localhost", timeout=60)
+
+
+def nginx_workers():
+    """The PIDs of nginx's workers that take new requests (not those shutting down after a reload)."""
+    found = subprocess.run(["pgrep", "-x", "-f", "nginx: worker process"], capture_output=True, text=True, check=False)
+    return set(found.stdout.split())
 
 
 def _quietly(call, name):
