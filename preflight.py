@@ -16,6 +16,7 @@ from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.state import BaseStateCallback
 
 from core import environment
+from core.app_settings import secret_names
 from core.checks import problems, roles_problems
 from core.roles import ROLES, private_address
 from core.secrets import secret_problems
@@ -67,7 +68,7 @@ def before_connecting(inventory, ssh=True):
             raise PreflightFailed(
                 f"Settings of {member.name} need fixing before anything changes:\n  - " + "\n  - ".join(found)
             )
-    found = secret_problems()
+    found = secret_problems(sorted({name for member in hosts for name in secret_names(member.data)}))
     if found:
         raise PreflightFailed("Secrets need fixing before anything changes:\n  - " + "\n  - ".join(found))
     for member in hosts if ssh else ():

@@ -5,6 +5,7 @@ import os
 import re
 import shlex
 
+from core.app_settings import app_settings_problems
 from core.environment import HOSTS, ROLE_HOSTS
 from core.hostnames import is_ip
 from core.web_checks import web_problems
@@ -72,10 +73,21 @@ def problems(data):
             "Debian server: choose a name of the app's own, e.g. the default of group_data/all.py.",
         )
     need(
-        re.match(r"^[A-Za-z_][\w.]*(:[A-Za-z_]\w*)?$", str(data.get("app_module") or "")),
+        re.match(r"^[A-Za-z_][\w.]*(:[A-Za-z_]\w*(\(\))?)?$", str(data.get("app_module") or "")),
         "app_module",
-        "is not a WSGI entry point: use module:name, e.g. microblog:app.",
+        "is not a WSGI entry point: use module:name, e.g. microblog:app, or module:factory(), e.g. hello:create_app().",
     )
+    need(
+        data.get("migrations") in ("auto", "on", "off"),
+        "migrations",
+        "must be auto (when the release has migrations/env.py), on or off.",
+    )
+    need(
+        re.match(r"^\d+(\.\d+){0,3}$", str(data.get("gunicorn_version") or "")),
+        "gunicorn_version",
+        "must be a version of gunicorn, e.g. 23.0.0.",
+    )
+    app_settings_problems(data, need)
     need(
         is_safe_path(data.get("flask_app") or "", absolute=False) and not str(data.get("flask_app")).startswith("-"),
         "flask_app",

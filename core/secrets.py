@@ -1,4 +1,5 @@
-"""The app's secrets, SECRET_KEY and the database password: the same on every host of the layout.
+"""The app's secrets, SECRET_KEY, the database password and those `app_secrets` names: the same on
+every host of the layout.
 
 Kept on each app host in root's /etc/<app>/secrets.env (0600); the app's .env and root's MariaDB
 client file are written from it, so a lost .env gets the same password back. They are read with
@@ -23,6 +24,8 @@ from core.settings import settings
 # Printable ASCII but space, quotes, backslash and $: what .env files, URLs and MariaDB's option
 # files all keep as it is.
 SECRET = re.compile(r"^[!#%&()*+,\-./0-9:;<=>?@A-Z\[\]^_a-z{|}~]{16,200}$")
+# The app's own secrets (API keys, a mail password): any length, the same characters.
+APP_SECRET = re.compile(r"^[!#%&()*+,\-./0-9:;<=>?@A-Z\[\]^_a-z{|}~]{1,1000}$")
 SECRET_RULE = (
     "at least 16 characters of letters, digits and punctuation other than quotes (' \" `), backslash and $, "  # noqa: S105
     "no spaces"
@@ -35,6 +38,7 @@ class Secrets:
     secret_key: str
     db_password: str
     new: bool = False  # other than the ones the app hosts keep (or none kept yet)
+    app: tuple = ()  # ((name, value), ...) of `app_secrets`
 
     @property
     def db_password_hash(self):
@@ -43,13 +47,19 @@ class Secrets:
         return "*" + hashlib.sha1(inner, usedforsecurity=False).hexdigest().upper()
 
 
-def secret_problems():
-    """Secrets given in the environment that cannot be kept as they are: checked before connecting."""
+def secret_problems(names=()):
+    """Secrets given in the environment that cannot be kept as they are, the deploy's and the app's
+    (`names`): checked before connecting."""
     return [
         f"{name} holds a character (or length) a .env file cannot keep as it is: use {SECRET_RULE}, or unset it "
         "to keep the server's (or get a generated one)."
         for name in (environment.SECRET_KEY, environment.DB_PASSWORD)
         if environment.get(name) and not SECRET.match(environment.get(name))
+    ] + [
+        f"{name} (in app_secrets) holds a character a .env file cannot keep as it is: use letters, digits and "
+        "punctuation other than quotes (' \" `), backslash and $, no spaces."
+        for name in names
+        if environment.get(name) and not APP_SECRET.match(environment.get(name))
     ]
 
 
@@ -65,29 +75,39 @@ def app_secrets():
 
 def _find(layout):
     kept = {}
+    names = settings(host_named(layout.app[0])).app_secrets
     for name in layout.app:
         target = host_named(name)
-        kept = _parse(read_file(target, settings(target).paths.secrets_file))
+        kept = _parse(read_file(target, settings(target).paths.secrets_file), names)
         if not kept:  # kept by an earlier version of this deploy in the app's .env: taken over once, if sound
             kept = _from_app_env(read_file(target, settings(target).paths.env_file, user=settings(target).app_user))
         if kept:
             break
-    problems = secret_problems()
+    problems = secret_problems(names)
+    missing = [name for name in names if not environment.get(name) and not kept.get(name)]
+    problems += [
+        f"{name} (in app_secrets) is set neither in this machine's environment (or local .env) nor kept on the "
+        "server: set it there for this deploy; the server keeps it for the next ones."
+        for name in missing
+    ]
     if problems:
         raise PyinfraError("\n".join(problems))
     secret_key = environment.get(environment.SECRET_KEY) or kept.get("SECRET_KEY") or secrets.token_urlsafe(48)
     db_password = environment.get(environment.DB_PASSWORD) or kept.get("DB_PASSWORD") or secrets.token_urlsafe(24)
-    new = (secret_key, db_password) != (kept.get("SECRET_KEY"), kept.get("DB_PASSWORD"))
-    return Secrets(secret_key, db_password, new)
+    app = tuple((name, environment.get(name) or kept[name]) for name in names)
+    new = (secret_key, db_password, *app) != (kept.get("SECRET_KEY"), kept.get("DB_PASSWORD"), *kept_app(kept, names))
+    return Secrets(secret_key, db_password, new, app)
 
 
-def _parse(text):
+def kept_app(kept, names):
+    return tuple((name, kept.get(name)) for name in names)
+
+
+def _parse(text, names=()):
+    """The secrets root's file keeps: the deploy's two, and those of `names`, each as it must be."""
     values = dotenv_values(stream=io.StringIO(text or ""), interpolate=False)
-    return {
-        name: value
-        for name, value in values.items()
-        if name in ("SECRET_KEY", "DB_PASSWORD") and value and SECRET.match(value)
-    }
+    rules = {"SECRET_KEY": SECRET, "DB_PASSWORD": SECRET, **dict.fromkeys(names, APP_SECRET)}
+    return {name: value for name, value in values.items() if name in rules and value and rules[name].match(value)}
 
 
 def _from_app_env(text):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from pyinfra import host
 
+from core.app_settings import plain_settings, secret_names
 from core.checks import is_git_url
 from core.hostnames import server_names
 from core.roles import DB_PORT, Roles, roles
@@ -30,6 +31,7 @@ _cache = {}
 class Settings:
     name: str  # the host's
     debian: int  # its Debian release: 12 (bookworm) or 13 (trixie)
+    python: str  # its python3's version, which every release's venv runs
     ssh_port: int  # the port the deploy connects to (the firewall keeps it open)
     roles: Roles
     paths: Paths
@@ -37,6 +39,10 @@ class Settings:
     app_user: str
     app_module: str
     flask_app: str
+    migrations: str  # auto, on, off
+    gunicorn_requirement: str  # gunicorn==VERSION, for a venv whose app names no gunicorn
+    app_env: tuple  # ((name, value), ...): more plain settings in the app's .env
+    app_secrets: tuple  # names of more secrets, kept on the server like SECRET_KEY
     repo: str
     ref: str | None
     domain: str
@@ -108,12 +114,12 @@ def settings(target=None):
     target = host if target is None else target
     if target.name not in _cache:
         layout = roles()
-        debian, cores = debian_release(target)
-        _cache[target.name] = resolve(target.name, target.data, layout, cores, debian)
+        debian, cores, python = debian_release(target)
+        _cache[target.name] = resolve(target.name, target.data, layout, cores, debian, python)
     return _cache[target.name]
 
 
-def resolve(name, data, layout, cores, debian=12):
+def resolve(name, data, layout, cores, debian=12, python="3.11.2"):
     """The Settings of host `name` from its data (anything with .get: pyinfra's host data, a dict),
     the roles of the layout, its CPU cores and its Debian release."""
     value = data.get
@@ -130,9 +136,11 @@ def resolve(name, data, layout, cores, debian=12):
     with open(constraints) if constraints else io.StringIO() as handle:
         constraints_text = handle.read()
     nginx = "http://127.0.0.1" if value("tls") == "off" else "https://127.0.0.1"
+    gunicorn = f"gunicorn=={value('gunicorn_version')}"
     return Settings(
         name=name,
         debian=debian,
+        python=python,
         ssh_port=value("ssh_port") or 22,
         roles=layout,
         paths=paths,
@@ -140,6 +148,10 @@ def resolve(name, data, layout, cores, debian=12):
         app_user=value("app_user"),
         app_module=value("app_module"),
         flask_app=value("flask_app"),
+        migrations=value("migrations"),
+        gunicorn_requirement=gunicorn,
+        app_env=plain_settings(data),
+        app_secrets=secret_names(data),
         repo=value("repo"),
         ref=value("ref"),
         domain=value("domain"),
@@ -165,7 +177,7 @@ def resolve(name, data, layout, cores, debian=12):
         static_from_disk=layout.serves_static_itself(name),
         pip_options=options,
         pip_constraints=constraints,
-        pip_key=pip_key(options, constraints_text),
+        pip_key=pip_key(options, constraints_text, gunicorn),
         apt_cache_seconds=value("apt_cache_seconds"),
         acme_webroot=value("acme_webroot"),
         client_max_body_size=value("client_max_body_size"),

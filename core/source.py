@@ -5,8 +5,10 @@ fetches them and picks the release itself."""
 
 import os
 import subprocess
+import tomllib
 from dataclasses import dataclass
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pyinfra import logger
 from pyinfra.api.exceptions import PyinfraError
 
@@ -51,6 +53,27 @@ def local_refs(repo):
     return parse_refs(result.stdout.splitlines())
 
 
+def python_problem(repo, target, python):
+    """What stops the release of `target` from the local repository on a server with `python`:
+    its pyproject.toml's requires-python, when that version does not meet it."""
+    shown = subprocess.run(
+        ["git", "-C", repo, "show", f"{target.commit}:pyproject.toml"], capture_output=True, text=True, check=False
+    )
+    if shown.returncode != 0:
+        return None
+    try:
+        wanted = tomllib.loads(shown.stdout).get("project", {}).get("requires-python")
+        if not wanted or SpecifierSet(str(wanted)).contains(python, prereleases=True):
+            return None
+    except (tomllib.TOMLDecodeError, InvalidSpecifier, AttributeError) as error:
+        return f"{target.name}'s pyproject.toml cannot be read ({error})"
+    return (
+        f"{target.name} requires Python {wanted} (requires-python in its pyproject.toml), and the server's is "
+        f"{python}: deploy a release that runs on it (`ref`), or to a server whose Python meets it. "
+        "Nothing was changed."
+    )
+
+
 def plan(target_host):
     """The Plan of app host `target_host`, once per run."""
     if target_host.name not in _plans:
@@ -91,6 +114,10 @@ def _plan(target_host):
                 check_not_older(target, serving)
         except Refused as error:
             raise PyinfraError(f"{target_host.name}: {error}") from None
+        new = not same_release(serving, target, s.pip_key)
+        problem = new and local_repo and python_problem(local_repo, target, s.python)
+        if problem:
+            raise PyinfraError(f"{target_host.name}: {problem}")
     return Plan(
         target=target,
         fetch=fetch,

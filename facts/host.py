@@ -64,10 +64,13 @@ class HostState(FactBase):
 
 class System(FactBase):
     """{"cores": CPU cores, "id": /etc/os-release's ID, "version": its VERSION_ID, "name": its
-    PRETTY_NAME}: which system the host runs, read from it."""
+    PRETTY_NAME, "python": python3's version or None}: which system the host runs, read from it."""
 
     def command(self):
-        return "nproc; grep -E '^(ID|VERSION_ID|PRETTY_NAME)=' /etc/os-release 2>/dev/null || true"
+        return (
+            "nproc; grep -E '^(ID|VERSION_ID|PRETTY_NAME)=' /etc/os-release 2>/dev/null; "
+            "python3 -c 'import platform; print(\"PYTHON=\" + platform.python_version())' 2>/dev/null || true"
+        )
 
     def process(self, output):
         cores = int(output[0]) if output and output[0].isdigit() else 1
@@ -80,4 +83,5 @@ class System(FactBase):
             "id": found.get("ID"),
             "version": found.get("VERSION_ID"),
             "name": found.get("PRETTY_NAME") or "an unknown system",
+            "python": found.get("PYTHON"),
         }

@@ -3,13 +3,19 @@ requirements and pip settings (shared by releases that agree on both), a check t
 loads; and the removal of releases past `releases_keep`."""
 
 from .identity import check_immutable, venv_key
+from .run import Failed
 from .state import now
 
+# module:name, or module:factory() as gunicorn calls it: a WSGI callable either way
 IMPORT_CHECK = (
-    "import importlib, sys; module, _, name = sys.argv[1].partition(':'); "
-    "getattr(importlib.import_module(module), name or 'app')"
+    "import importlib, sys; module, _, name = sys.argv[1].partition(':'); name = name or 'app'; "
+    "app = getattr(importlib.import_module(module), name.removesuffix('()')); "
+    "app = app() if name.endswith('()') else app; "
+    "callable(app) or sys.exit(f'{sys.argv[1]} is not a WSGI app, but {type(app).__name__}')"
 )
 REQUIREMENTS_LIMIT = 1_000_000
+# What a release's venv is installed from, the first the release has: pip's arguments for it.
+DEPENDENCIES = (("requirements.txt", ("-r", "requirements.txt")), ("pyproject.toml", (".",)))
 
 
 class Builder:
@@ -56,7 +62,7 @@ class Builder:
         self.as_app("mkdir", "-p", "--", partial, what="mkdir")
         self.source.export(target.commit, partial)
         self.as_app("ln", "-s", "../../shared/.env", f"{partial}/.env", what="linking .env")
-        venv = self.venv_for(partial)
+        venv = self.venv_for(partial, target.commit)
         self.as_app("ln", "-sfn", f"../../venvs/{venv}", f"{partial}/venv", what="linking the venv")
         self.as_app("mv", "-T", "--", partial, folder, what="mv")
         self.state["releases"][release] = {
@@ -71,21 +77,45 @@ class Builder:
         self.state.save()
         return release
 
-    def venv_for(self, folder):
-        requirements = self.runner.run(
-            ["head", "-c", str(REQUIREMENTS_LIMIT), "--", f"{folder}/requirements.txt"],
-            what="reading requirements.txt",
-            timeout=60,
-            as_app=True,
-            capture=True,
-        ).out
-        key = venv_key(requirements, self.config.pip_key)
+    def dependencies(self, folder):
+        """(file, pip's arguments, its text): requirements.txt when the release has one, else
+        pyproject.toml (`pip install .`), read as the app user."""
+        for name, arguments in DEPENDENCIES:
+            read = self.runner.run(
+                ["head", "-c", str(REQUIREMENTS_LIMIT), "--", f"{folder}/{name}"],
+                what=f"reading {name}",
+                timeout=60,
+                as_app=True,
+                capture=True,
+                check=False,
+            )
+            if read.code == 0:
+                return name, arguments, read.out
+        raise Failed("the release has neither requirements.txt nor pyproject.toml: nothing says what the app needs")
+
+    def venv_for(self, folder, commit):
+        """The key of the venv of the release in `folder`: one per requirements.txt and pip
+        settings, shared by releases that agree on both; with pyproject.toml, one per commit too,
+        since `pip install .` puts the app's own code in it."""
+        name, arguments, text = self.dependencies(folder)
+        key = venv_key(text if name == "requirements.txt" else text + b"\0" + commit.encode(), self.config.pip_key)
         if key in self.state["venvs"]:
             return key
         venv = f"{self.paths.venvs}/{key}"
-        self.runner.say(f"installing requirements into venvs/{key}")
+        self.runner.say(f"installing {name} into venvs/{key}")
         self.as_app("rm", "-rf", "--", venv, what="removing an unfinished venv")
         self.as_app("python3", "-m", "venv", venv, what="python3 -m venv")
+        self.pip(venv, folder, *arguments)
+        # gunicorn is the deploy's: the app's own pin is kept, else the package's is installed
+        found = self.as_app(f"{venv}/bin/python3", "-c", "import gunicorn", what="gunicorn", check=False, capture=True)
+        if found.code:
+            self.runner.say(f"{name} has no gunicorn: installing {self.config.gunicorn}")
+            self.pip(venv, folder, self.config.gunicorn)
+        self.state["venvs"][key] = {"built": now()}
+        self.state.save()
+        return key
+
+    def pip(self, venv, folder, *arguments):
         self.as_app(
             f"{venv}/bin/pip",
             "install",
@@ -94,15 +124,11 @@ class Builder:
             "--timeout",
             "30",
             *self.config.pip_options,
-            "-r",
-            "requirements.txt",
+            *arguments,
             what="pip install",
             timeout=self.config.build_seconds,
             cwd=folder,
         )
-        self.state["venvs"][key] = {"built": now()}
-        self.state.save()
-        return key
 
     def check_imports(self, release):
         folder = self.folder(release)

@@ -100,7 +100,8 @@ def run(args, steps):
             return 0
         release = steps.build(target)
         if command == "deploy":
-            steps.say(f"release {steps.state.serving or 'none'} -> {release}")
+            serving = steps.state.serving
+            steps.say(f"release {serving} -> {release}" if serving else f"first release: {release}")
             before, dump = steps.migrate()
             steps.switch(undo={"before": before, "dump": dump})
     elif command in ("migrate", "switch") and not steps.state["pending"]:

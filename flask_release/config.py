@@ -100,7 +100,9 @@ class Config:
     app_user: str
     db_name: str
     flask_app: str
-    app_module: str
+    app_module: str  # module:name, or module:factory() (called with no arguments)
+    migrations: str  # auto (when the release has migrations/env.py), on, off
+    gunicorn: str  # the requirement that puts gunicorn in a venv whose app names none, e.g. gunicorn==23.0.0
     repo_url: str | None  # fetched by the server; None when the deploy ships the commits
     ref: str | None  # the pinned tag or branch; None: the latest tag
     pip_options: tuple

@@ -136,9 +136,11 @@ def same_release(info, target, pip):
     )
 
 
-def pip_key(options, constraints):
-    """Identifies pip's options and constraints text: a change gives every release a new venv."""
-    return hashlib.sha256(json.dumps([list(options), constraints or ""]).encode()).hexdigest()[:16]
+def pip_key(options, constraints, gunicorn=""):
+    """Identifies pip's options, constraints text and the gunicorn a venv gets when the app names
+    none: a change gives every release a new venv."""
+    parts = [list(options), constraints or ""] + ([gunicorn] if gunicorn else [])
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
 
 
 def venv_key(requirements, pip):

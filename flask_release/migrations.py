@@ -11,6 +11,21 @@ class Migrations:
         self.runner, self.database, self.builder, self.config = runner, database, builder, config
         self.say = runner.say
 
+    def present(self, release):
+        """Whether `release` is migrated: `migrations` on, or auto and it has Flask-Migrate's
+        migrations/env.py."""
+        if self.config.migrations != "auto":
+            return self.config.migrations == "on"
+        env_py = f"{self.builder.folder(release)}/migrations/env.py"
+        return self.builder.as_app("test", "-f", env_py, what="test", check=False).code == 0
+
+    def upgrade(self, release):
+        """`flask db upgrade` of the release, when it is migrated; says so when it is not."""
+        if self.present(release):
+            self.flask(release, "db", "upgrade")
+        else:
+            self.say(f"{release} has no migrations (migrations = {self.config.migrations}): the schema stays as it is")
+
     def flask(self, release, *args):
         folder = self.builder.folder(release)
         self.runner.run(
@@ -46,8 +61,8 @@ class Migrations:
                 f"the migration of {release} left the database changed (revision {now['revision']}, tables "
                 f"{', '.join(changed) or 'none'}), and the dump {where} is {problem}: the database was NOT "
                 f"restored and nothing in it was dropped but what the migration made. Restore it by hand "
-                f"from a good dump in {self.config.paths.backup_dir}, or fix forward. {serving or 'nothing'} "
-                "serves."
+                f"from a good dump in {self.config.paths.backup_dir}, or fix forward. "
+                + (f"{serving} serves." if serving else "No release serves yet.")
             )
         self.say(f"restoring {', '.join(changed) or 'the revision'} from {dump['path']}")
         self.database.load(dump)

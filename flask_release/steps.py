@@ -20,6 +20,11 @@ from .state import now
 from .switch import Switch
 
 
+def still_serves(release):
+    """What serves meanwhile, in a message: a release, or none yet before the first."""
+    return f"{release} still serves" if release else "no release serves yet"
+
+
 class Steps:
     def __init__(self, config, runner, state, by):
         self.config, self.runner, self.state, self.by, self.paths = config, runner, state, by, config.paths
@@ -71,13 +76,13 @@ class Steps:
         try:
             release = self.builder.build(target)
         except Failed as error:
-            message = f"building release {target.name} failed ({error}); {previous or 'nothing'} still serves."
+            message = f"building release {target.name} failed ({error}); {still_serves(previous)}."
             raise Failed(message) from None
         try:
             self.builder.check_imports(release)
         except Failed:
             raise Failed(
-                f"the app of {release} does not load (see the errors above); {previous or 'nothing'} still serves."
+                f"the app of {release} does not load (see the errors above); {still_serves(previous)}."
             ) from None
         self.state["pending"] = {"release": release, "previous": previous}
         self.journal(None)
@@ -95,7 +100,7 @@ class Steps:
             self.say(f"database backed up to {dump['path']}")
         self.journal("migrate", release=release, previous=previous, before=before, dump=dump)
         try:
-            self.migrations.flask(release, "db", "upgrade")
+            self.migrations.upgrade(release)
         except (Failed, Interrupted) as error:
             with shielded():
                 self.migrations.undo(release, before, dump, previous)
@@ -104,7 +109,7 @@ class Steps:
                 raise
             raise Failed(
                 f"the migration of {release} failed (flask db upgrade, errors above); the database is back "
-                f"as it was and {previous or 'nothing'} still serves."
+                f"as it was and {still_serves(previous)}."
             ) from None
         if phase:
             self.journal(None)
@@ -140,7 +145,7 @@ class Steps:
         self.state.record_deploy(release, self.database.revision(), self.by, self.seconds())
         self.journal(None)
         self.builder.prune()
-        self.say(f"{release} serves (was {previous or 'nothing'})")
+        self.say(f"{release} serves (was {previous})" if previous else f"{release} serves: the first release")
 
     def go_back(self, release, previous, undo):
         """After a failed switch: the routing to what serves, the schema as it was."""
@@ -195,7 +200,7 @@ class Steps:
         healthy, detail = self.switcher.serve(entry["release"])
         if not healthy:
             if database:  # the release that keeps serving gets its schema back
-                self.migrations.flask(serving, "db", "upgrade")
+                self.migrations.upgrade(serving)
             self.journal(None)
             raise Failed(
                 f"{entry['release']} fails its health check ({detail}), so {serving} keeps serving, its "

@@ -6,6 +6,10 @@ app_name = "microblog"  # name of the app: supervisor program, nginx site, folde
 app_user = "deploy"  # unprivileged user that builds the releases and runs gunicorn (created by the deploy)
 app_module = "microblog:app"  # WSGI entry point given to gunicorn
 flask_app = "microblog.py"  # FLASK_APP for `flask db upgrade`
+migrations = "auto"  # `flask db upgrade` on release: auto (when the release has migrations/env.py), on, off
+gunicorn_version = "23.0.0"  # gunicorn installed into a release's venv when the app's requirements name none
+app_env = {}  # more plain settings for the app's .env (and its environment), e.g. {"MAIL_SERVER": "smtp.example.org"}
+app_secrets = ()  # names of more secrets, from the environment or a local .env, kept on the server like SECRET_KEY
 
 repo = "https://github.com/dbwebb-se/microblog.git"  # git URL the server fetches, or a local path shipped from here
 ref = None  # tag or branch to deploy; None = the latest tag, as the article's `git describe` picks it

@@ -40,7 +40,8 @@ def _report(state, host, program, before):  # pyinfra passes state and host to a
     with -vvv, or when it fails)."""
     serving = (host.get_fact(ReleaseStatus, program=program) or {}).get("serving")
     if serving != before:
-        logger.info(f"{host.print_prefix}release {before or 'none'} -> {serving or 'none'}")
+        change = f"{before} -> {serving}" if before else f"{serving}, the first"
+        logger.info(f"{host.print_prefix}release {change}")
     return True
 
 

@@ -47,7 +47,8 @@ def report_and_ship(s):
     if not release.changed:
         logger.info(f"{host.name}: {release.serving} serves already: nothing to update")
     else:
-        logger.info(f"{host.name}: release {release.serving or 'none'} -> {release.wanted}")
+        change = f"{release.serving} -> {release.wanted}" if release.serving else f"{release.wanted}, the first"
+        logger.info(f"{host.name}: release {change}")
     if release.local_repo:
         ship_commits(
             name=f"Commits of {release.target.name}",

@@ -66,7 +66,7 @@ def release_app():
     if not changed:
         return
     first = plans[changed[0]]
-    change = f"{first.serving or 'none'} -> {first.wanted}"
+    change = f"{first.serving} -> {first.wanted}" if first.serving else f"{first.wanted} (the first)"
     arguments = target_arguments(plans[host.name]) if s.is_app else []
     if len(s.roles.app) == 1:
         if s.is_app:

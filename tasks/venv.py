@@ -12,7 +12,7 @@ from operations.files import secret_file
 def app_environment():
     """The venvs themselves are built by the release program, per requirements and pip settings
     (see tasks/program.py). This ensures what every release of the host shares: root's copy of
-    the secrets (0600), the app's .env with SECRET_KEY and DATABASE_URL (0600, the app user's,
+    the secrets (0600), the app's .env with SECRET_KEY, DATABASE_URL, `app_env` and `app_secrets` (0600, the app user's,
     written as that user), and root's MariaDB client file with the app's credentials (0600).
     Returns the .env's operation: a change reloads the app."""
     s = settings()
@@ -21,7 +21,13 @@ def app_environment():
     secret_file(
         name=f"{paths.secrets_file} (0600, root's)",
         dest=paths.secrets_file,
-        content=render_text("secrets.env.j2", s, secret_key=secrets.secret_key, db_password=secrets.db_password),
+        content=render_text(
+            "secrets.env.j2",
+            s,
+            secret_key=secrets.secret_key,
+            db_password=secrets.db_password,
+            app_secrets=secrets.app,
+        ),
     )
     secret_file(
         name=f"{paths.db_client_file} (0600, root's)",
@@ -33,7 +39,7 @@ def app_environment():
     return secret_file(
         name=f"{paths.env_file} (0600, the app user's)",
         dest=paths.env_file,
-        content=render_text("env.j2", s, secret_key=secrets.secret_key, database_url=url),
+        content=render_text("env.j2", s, secret_key=secrets.secret_key, database_url=url, app_secrets=secrets.app),
         _sudo=True,
         _sudo_user=s.app_user,
     )

@@ -45,13 +45,17 @@ def inventory_roles():
     APP_REPO) and a self-signed certificate for localhost and 127.0.0.1 on the published port."""
     from core.environment import APP_REPO
 
+    known_hosts = os.path.join(STATE_DIR, "known_hosts")
+    if not os.path.exists(known_hosts):  # else paramiko warns of it on a first run, which reads like an error
+        os.makedirs(STATE_DIR, mode=0o700, exist_ok=True)
+        os.close(os.open(known_hosts, os.O_CREAT | os.O_WRONLY, 0o600))
     data = {
         "ssh_hostname": "127.0.0.1",
         "ssh_port": port(SSH_PORT),
         "ssh_user": "root",
         "ssh_key": os.path.join(STATE_DIR, "id_ed25519"),
         # The container gets new host keys when it is recreated: a throwaway known_hosts.
-        "ssh_known_hosts_file": os.path.join(STATE_DIR, "known_hosts"),
+        "ssh_known_hosts_file": known_hosts,
         "ssh_strict_host_key_checking": "accept-new",
         "repo": os.environ.get(APP_REPO) or os.path.join(STATE_DIR, "sample-app"),
         "tls": "self-signed",

@@ -1,4 +1,5 @@
-"""Builds the sample Flask app's git repository: tags v1.0.0, v1.1.0, then an untagged commit.
+"""Builds the sample Flask app's git repository: tags v1.0.0, v1.1.0, then an untagged commit. The
+article's shape (sample_app), or another (hello_app: a factory, pyproject.toml, no database).
 
 The deploy ships it from this machine, since no git host is reachable here.
 Usage: python -m testbed.repos DEST
@@ -10,6 +11,7 @@ import subprocess
 import sys
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sample_app")
+HELLO = os.path.join(os.path.dirname(SOURCE), "hello_app")
 RELEASES = ("v1.0.0", "v1.1.0")
 UNTAGGED = "v1.2.0-dev (untagged)"
 
@@ -107,10 +109,10 @@ def migration(revision, down_revision, message, upgrade, downgrade):
     )
 
 
-def build(dest):
+def build(dest, source=SOURCE):
     if os.path.exists(dest):
         shutil.rmtree(dest)
-    shutil.copytree(SOURCE, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "app.db"))
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "app.db"))
     repo = Repo(dest)
     repo.git("init", "-q", "-b", "main")
     repo.write(".gitignore", ".env\nvenv/\n__pycache__/\napp.db\n")

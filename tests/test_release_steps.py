@@ -29,6 +29,8 @@ def config(tmp_path, **overrides):
         db_name="microblog",
         flask_app="microblog.py",
         app_module="microblog:app",
+        migrations="auto",
+        gunicorn="gunicorn==23.0.0",
         repo_url=None,
         ref=None,
         pip_options=(),

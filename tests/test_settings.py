@@ -8,9 +8,11 @@ import pytest
 from pyinfra.api.exceptions import PyinfraError
 
 from core.checks import problems, roles_problems
-from core.secrets import SECRET, Secrets
+from core.render import render_text
+from core.secrets import SECRET, Secrets, _parse
 from core.settings import known_constraints
 from core.system import debian_release
+from flask_release.app_env import parse
 from tests.helpers import ALONE, DEFAULTS, ROOT, SPREAD, data, settings_of
 
 
@@ -102,11 +104,50 @@ def test_bad_settings_are_all_reported_at_once_with_the_setting_named():
         ("app_module", "microblog:app; rm", "WSGI entry point"),
         ("flask_app", "../x.py", "app's module or file"),
         ("firewall", "yes", "True or False"),
+        ("app_module", "hello:create_app(debug=True)", "module:factory()"),
+        ("migrations", "sometimes", "auto (when the release has migrations/env.py), on or off"),
+        ("gunicorn_version", "latest", "a version of gunicorn"),
+        ("app_env", "MAIL_SERVER=smtp", "mapping of names to values"),
+        ("app_env", {"mail_server": "smtp"}, "names 'mail_server': use upper-case letters"),
+        ("app_env", {"DATABASE_URL": "sqlite://"}, "the deploy's own"),
+        ("app_env", {"GREETING": "costs $5"}, "value of GREETING holds a quote, backslash, $"),
+        ("app_env", {"GREETING": 'say "hi"'}, "make it a secret (app_secrets)"),
+        ("app_secrets", "API_TOKEN api_key", "names 'api_key'"),
+        ("app_secrets", ["SECRET_KEY"], "the deploy's own"),
     ],
 )
 def test_each_unsafe_or_broken_setting_is_refused_naming_it(setting, value, message):
     found = problems(data(tls="self-signed", **{setting: value}))
     assert any(f"`{setting}`" in problem and message in problem for problem in found), found
+
+
+def test_the_apps_own_settings_plain_and_secret():
+    assert problems(data(tls="self-signed", app_module="hello:create_app()", migrations="off")) == []
+    found = problems(data(tls="self-signed", app_env={"API_TOKEN": "x"}, app_secrets="API_TOKEN"))
+    assert any("`app_secrets`" in problem and "name it once" in problem for problem in found)
+    s = settings_of(app_env={"GREETING": "Hello, world", "MAIL_PORT": 587}, app_secrets="API_TOKEN, MAIL_PASSWORD")
+    assert s.app_env == (("GREETING", "Hello, world"), ("MAIL_PORT", "587"))
+    assert s.app_secrets == ("API_TOKEN", "MAIL_PASSWORD")
+    assert s.gunicorn_requirement == "gunicorn==23.0.0"
+    assert settings_of(gunicorn_version="22.0.0").pip_key != s.pip_key  # another gunicorn: other venvs
+
+
+def test_the_env_file_holds_the_apps_own_settings_as_the_app_reads_them():
+    s = settings_of(app_env={"GREETING": "Hello, world #1"})
+    token = (("API_TOKEN", "t0k#n!"),)
+    url = "mysql+pymysql://u:p@localhost:3306/d"
+    text = render_text("env.j2", s, secret_key="k" * 20, database_url=url, app_secrets=token)
+    assert parse(text) == {
+        "SECRET_KEY": "k" * 20,
+        "DATABASE_URL": url,
+        "GREETING": "Hello, world #1",
+        "API_TOKEN": "t0k#n!",
+    }
+    kept = render_text(
+        "secrets.env.j2", s, secret_key="k" * 20, db_password="p" * 20, app_secrets=(("API_TOKEN", "t0k#n!"),)
+    )
+    assert _parse(kept, ("API_TOKEN",)) == {"SECRET_KEY": "k" * 20, "DB_PASSWORD": "p" * 20, "API_TOKEN": "t0k#n!"}
+    assert "API_TOKEN" not in _parse(kept)  # kept only while app_secrets names it
 
 
 def test_server_names_given_as_one_string_are_split_not_taken_letter_by_letter():
@@ -188,7 +229,9 @@ class HostOf:
 @pytest.mark.parametrize(("version", "name"), [("12", "bookworm"), ("13", "trixie")])
 def test_debian_12_and_13_are_read_from_the_host(version, name):
     host = HostOf("4", "ID=debian", f'VERSION_ID="{version}"', f'PRETTY_NAME="Debian GNU/Linux {version} ({name})"')
-    assert debian_release(host) == (int(version), 4)
+    assert debian_release(host) == (int(version), 4, {"12": "3.11", "13": "3.13"}[version])  # no python3 yet
+    host.output.append("PYTHON=3.11.2")
+    assert debian_release(host)[2] == "3.11.2"
 
 
 @pytest.mark.parametrize(

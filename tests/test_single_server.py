@@ -39,7 +39,7 @@ def test_first_deploy_checks_out_the_latest_tag_not_the_untagged_commit(server, 
     commit = server.release_status()["release"]["commit"]
     assert commit == local_commit(server, "v1.1.0") != local_commit(server, "HEAD")
     assert server.sh(f"cat {APP_DIR}/current/VERSION") == "v1.1.0"
-    assert "release none -> v1.1.0" in first_deploy.stdout + first_deploy.stderr
+    assert "release v1.1.0, the first" in first_deploy.stdout + first_deploy.stderr
 
 
 def test_page_through_nginx_and_gunicorn_and_static_served_by_nginx(server, first_deploy):

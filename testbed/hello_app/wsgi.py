@@ -1,0 +1,3 @@
+from hello import create_app
+
+app = create_app()
