@@ -95,12 +95,9 @@ def _find(layout):
     secret_key = environment.get(environment.SECRET_KEY) or kept.get("SECRET_KEY") or secrets.token_urlsafe(48)
     db_password = environment.get(environment.DB_PASSWORD) or kept.get("DB_PASSWORD") or secrets.token_urlsafe(24)
     app = tuple((name, environment.get(name) or kept[name]) for name in names)
-    new = (secret_key, db_password, *app) != (kept.get("SECRET_KEY"), kept.get("DB_PASSWORD"), *kept_app(kept, names))
+    kept_app = tuple((name, kept.get(name)) for name in names)
+    new = (secret_key, db_password, *app) != (kept.get("SECRET_KEY"), kept.get("DB_PASSWORD"), *kept_app)
     return Secrets(secret_key, db_password, new, app)
-
-
-def kept_app(kept, names):
-    return tuple((name, kept.get(name)) for name in names)
 
 
 def _parse(text, names=()):

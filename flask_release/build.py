@@ -1,6 +1,7 @@
 """Releases built beside the serving one, as the app user: the code of a commit, a venv per
-requirements and pip settings (shared by releases that agree on both), a check that the app
-loads; and the removal of releases past `releases_keep`."""
+requirements and pip settings (shared by releases that agree on both; with pyproject.toml alone,
+per commit), gunicorn in it, a check that the app loads; and the removal of releases past
+`releases_keep`."""
 
 from .identity import check_immutable, venv_key
 from .run import Failed

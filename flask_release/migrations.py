@@ -23,8 +23,10 @@ class Migrations:
         """`flask db upgrade` of the release, when it is migrated; says so when it is not."""
         if self.present(release):
             self.flask(release, "db", "upgrade")
+        elif self.config.migrations == "off":
+            self.say("migrations = off: the schema stays as it is")
         else:
-            self.say(f"{release} has no migrations (migrations = {self.config.migrations}): the schema stays as it is")
+            self.say(f"{release} has no migrations/env.py (migrations = auto): the schema stays as it is")
 
     def flask(self, release, *args):
         folder = self.builder.folder(release)

@@ -76,7 +76,7 @@ def test_first_deploy_of_a_factory_app_with_no_migrations_nor_gunicorn(hello):
     log = release_log(server)
     assert "installing pyproject.toml into venvs/" in log
     assert "pyproject.toml has no gunicorn: installing gunicorn==23.0.0" in log
-    assert "v1.1.0 has no migrations (migrations = auto): the schema stays as it is" in log
+    assert "v1.1.0 has no migrations/env.py (migrations = auto): the schema stays as it is" in log
     assert "v1.1.0 serves: the first release" in log
     assert server.sh(f"{APP_DIR}/current/venv/bin/python3 -m gunicorn --version").endswith("23.0.0)")
     assert TOKEN not in result.output
