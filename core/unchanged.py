@@ -1,5 +1,7 @@
 """Whether a host is as the last good deploy left it, and is to stay so (core/converged.py)."""
 
+from pyinfra import host, logger
+
 from core import converged as record
 from core.host_state import certificate_ready, host_state
 from core.roles import host_named
@@ -7,19 +9,37 @@ from core.secrets import app_secrets
 from core.settings import settings
 from core.source import plan
 
+_said = set()
+
 
 def converged():
     """The host holds what the last good deploy left, with the same settings, secrets and code;
     the apt cache is fresh and the certificate valid for a day more. A new release may wait."""
+    difference = _difference()
+    if difference and host.name not in _said:
+        _said.add(host.name)
+        logger.info(f"{host.name}: every task runs: {difference}")
+    return not difference
+
+
+def _difference():
+    """Why the host is not as the last good deploy left it, or None when it is."""
     s = settings()
     state = host_state()
     if s.is_web and s.tls != "off" and not certificate_ready(s.tls):
-        return False
+        return "the certificate is due (or not the one configured)"
     if state["clock"] != "fresh":
-        return False
+        return "the apt cache is older than apt_cache_seconds (or the certificate expires within a day)"
     if (s.is_app or s.is_db) and app_secrets().new:
-        return False
-    return state["converged"] == f"{record.desired_digest(s)} {state['probe']}"
+        return "the secrets change"
+    if not state["converged"]:
+        return "no record of a last good deploy"
+    recorded_desired, _, recorded_probe = state["converged"].partition(" ")
+    if recorded_desired != record.desired_digest(s):
+        return "the settings, templates or program changed since the last deploy"
+    if recorded_probe != state["probe"]:
+        return "the server differs from what the last deploy left (packages, services, files, database)"
+    return None
 
 
 def releasing():

@@ -162,12 +162,15 @@ def test_site_comes_back_after_a_reboot(server, first_deploy):
     server.container.restart()
     seconds = wait_for_http(server.url + "/", timeout=90)
     print(f"site back {seconds:.1f}s after docker restart")
+    server.sh("timeout 60 systemctl is-system-running --wait || true")  # booted: the next deploy sees it settled
 
 
 def test_second_deploy_changes_nothing(server, second_deploy):
     assert second_deploy.returncode == 0, second_deploy.stderr[-3000:]
     operations = second_deploy.json["results"]["operations"]
-    assert operations and not changed_operations(second_deploy)
+    why = re.findall(r"every task runs: .*", second_deploy.stderr)
+    assert operations and not changed_operations(second_deploy), why
+    assert "nothing changed since the last deploy" in second_deploy.stderr, why
     print(f"second deploy: {len(operations)} operations, none changed, {second_deploy.seconds:.1f}s")
 
 
