@@ -15,6 +15,7 @@ from flask_release.build import Builder
 from flask_release.config import Config
 from flask_release.database import Database
 from flask_release.identity import Refused, Target
+from flask_release.migrations import Migrations
 from flask_release.run import Result, Runner
 from flask_release.state import State
 from flask_release.steps import Steps
@@ -111,6 +112,38 @@ def test_pruning_keeps_the_last_releases_that_served_and_removes_as_the_app_user
         ("app", ["rm", "-rf", "--", "/home/nobody/microblog/releases/v2"]),
         ("app", ["rm", "-rf", "--", "/home/nobody/microblog/venvs/k1"]),
     ]
+
+
+@pytest.mark.parametrize(
+    ("setting", "has_env_py", "migrated", "said"),
+    [
+        ("auto", True, True, None),
+        ("auto", False, False, "v1 has no migrations/env.py (migrations = auto): the schema stays as it is"),
+        ("on", False, True, None),
+        ("off", True, False, "migrations = off: the schema stays as it is"),
+    ],
+)
+def test_a_release_is_migrated_when_it_has_migrations_or_the_setting_says(
+    tmp_path, setting, has_env_py, migrated, said
+):  # noqa: E501
+    runner = Recorder()
+    runner.run = lambda argv, **kwargs: (
+        runner.commands.append(list(argv)) or Result(0 if has_env_py or argv[0] != "test" else 1, b"", b"")
+    )
+    settings = config(tmp_path, migrations=setting)
+    build = Builder(runner, source=None, state=State(str(tmp_path / "state.json")), config=settings)
+    Migrations(runner, database=None, builder=build, config=settings).upgrade("v1")
+    upgrade = [
+        build.paths.program,
+        "app-exec",
+        f"{build.folder('v1')}/venv/bin/python3",
+        "-m",
+        "flask",
+        "db",
+        "upgrade",
+    ]
+    assert [command for command in runner.commands if "flask" in command] == ([upgrade] if migrated else [])
+    assert (said or "") in runner.out.getvalue()
 
 
 def dump_file(path, text):
