@@ -125,7 +125,7 @@ def test_pruning_keeps_the_last_releases_that_served_and_removes_as_the_app_user
 )
 def test_a_release_is_migrated_when_it_has_migrations_or_the_setting_says(
     tmp_path, setting, has_env_py, migrated, said
-):  # noqa: E501
+):
     runner = Recorder()
     runner.run = lambda argv, **kwargs: (
         runner.commands.append(list(argv)) or Result(0 if has_env_py or argv[0] != "test" else 1, b"", b"")
