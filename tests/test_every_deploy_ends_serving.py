@@ -54,7 +54,9 @@ def test_gunicorn_and_nginx_stopped_are_started_again_by_the_next_deploy(server,
     server.sh(f"supervisorctl stop {server.live_program()} && systemctl stop nginx")
     result = server.deploy()
     assert result.returncode == 0, result.output[-3000:]
-    assert server.sh(f"supervisorctl status {server.live_program()}").split()[1] == "RUNNING"
+    # the release program does not wait out supervisor's startsecs: STARTING, then RUNNING
+    state = f"supervisorctl status {server.live_program()} | awk '{{print $2}}'"
+    assert server.sh(f"for i in $(seq 50); do [ $({state}) = RUNNING ] && exit; sleep 0.1; done; {state}") == ""
     assert server.sh("systemctl is-active nginx") == "active" and http_get(server.https_url + "/")[0] == 200
     # the live color's link gone (the app user can do that): supervisor cannot start it again
     live = server.live_program()
