@@ -23,9 +23,9 @@ class ReleaseStatus(FactBase):
 class HealthCheck(FactBase):
     """{"healthy": bool, "detail": str} of the program's health check, waiting up to `wait` s."""
 
-    def command(self, program, wait):
+    def command(self, program, wait, live=False):
         return (
-            f"{shlex.quote(program)} check --json --wait {int(wait)} 2>/dev/null || "
+            f"{shlex.quote(program)} check --json --wait {int(wait)}{' --live' if live else ''} 2>/dev/null || "
             'echo \'{"healthy": false, "detail": "the release program does not answer"}\''
         )
 

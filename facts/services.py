@@ -1,19 +1,8 @@
-"""Services the deploy keeps running and locked down: supervisor's program, MariaDB's accounts, ufw."""
+"""Services the deploy keeps running and locked down: MariaDB's accounts, ufw."""
 
 import shlex
 
 from pyinfra.api import FactBase
-
-
-class ProgramState(FactBase):
-    """supervisor's state of a program (RUNNING, STOPPED, FATAL...), or None without it."""
-
-    def command(self, program):
-        return f"supervisorctl status {shlex.quote(program)} 2>/dev/null || true"
-
-    def process(self, output):
-        parts = output[0].split() if output else []
-        return parts[1] if len(parts) > 1 and parts[1].isupper() else None
 
 
 class MariadbAccounts(FactBase):

@@ -10,7 +10,8 @@
   receive BUNDLE            the commits of a bundle the deploy shipped, into the repository
   reload                    the serving release started again in the other color (new settings), switched to
   start-live                the live color started (supervisor runs it at boot)
-  check [--wait S] [--json] the health check alone
+  check [--wait S] [--live] [--json]
+                            the health check alone (--live: whether the live color's gunicorn answers at all)
   app-exec COMMAND...       COMMAND with the app's .env in its environment (as the app user: gunicorn, flask)
 
 The settings come from /etc/<app>/release.json, <app> being this program's name minus
@@ -52,6 +53,7 @@ def parser():
     commands.add_parser("app-exec").add_argument("argv", nargs=argparse.REMAINDER, metavar="COMMAND")
     check = commands.add_parser("check")
     check.add_argument("--wait", type=int, help="seconds to wait for health (default: health_check_seconds)")
+    check.add_argument("--live", action="store_true", help="the live color's own port, not through nginx")
     check.add_argument("--json", action="store_true")
     return main
 
@@ -126,7 +128,7 @@ def run(args, steps):
 
 def read_only(args, steps):
     if args.command == "check":
-        healthy, detail = steps.check(args.wait)
+        healthy, detail = steps.check(args.wait, live=args.live)
         if args.json:
             print(json.dumps({"healthy": healthy, "detail": detail}))
         else:

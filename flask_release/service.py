@@ -140,9 +140,11 @@ class Service:
             return f"supervisor reports {self.program(color)} {state}; see {self.config.log_dir}/error.log"
         return None
 
-    def health(self, seconds=None, url=None, color=None):
+    def health(self, seconds=None, url=None, color=None, highest=None):
         """(healthy, what answered) of `url` (default: the site through this host's nginx) within
-        `seconds` (default health_seconds); given the `color` that answers, sooner when it stops."""
+        `seconds` (default health_seconds), healthy with a status from 200 to `highest` (default
+        health_max_status); given the `color` that answers, sooner when it stops."""
+        highest = self.config.health_max_status if highest is None else highest
         seconds = self.config.health_seconds if seconds is None else seconds
         url = url or self.config.site_url + self.config.health_path
         deadline = time.monotonic() + seconds
@@ -150,7 +152,7 @@ class Service:
             try:
                 status = probe(url, self.config.health_host)
                 answer = f"HTTP {status}"
-                if 200 <= status <= self.config.health_max_status:
+                if 200 <= status <= highest:
                     return True, answer
             except (OSError, http.client.HTTPException) as error:
                 answer = f"no answer ({error})"

@@ -167,10 +167,15 @@ class Steps:
                 "running one keeps serving with the settings it started with; see the app's error log."
             )
 
-    def check(self, wait=None):
-        """The health check of what serves: through this host's nginx, else the live color's port."""
-        url = None if self.config.site_url or not self.switcher.live else self.service.url(self.switcher.live)
-        return self.service.health(wait, url)
+    def check(self, wait=None, live=False):
+        """The health check of what serves: through this host's nginx, else on the live color's own
+        port. With `live`, whether the live color's gunicorn answers at all (any HTTP status)."""
+        if not self.switcher.live:
+            return self.service.health(wait) if self.config.site_url else (False, "no release serves yet")
+        if live or not self.config.site_url:
+            url = self.service.url(self.switcher.live)
+            return self.service.health(wait, url, color=self.switcher.live, highest=599 if live else None)
+        return self.service.health(wait)
 
     def pending(self):
         pending = self.state["pending"]

@@ -12,8 +12,9 @@ from pyinfra.api.state import StateStage
 
 from facts.git import HasCommit
 from facts.release import HealthCheck, ReleaseStatus
-from facts.services import ProgramState
 from flask_release.identity import same_release
+
+LIVE_SECONDS = 10  # how long the live color may take to answer (it fails at once when supervisor gave up)
 
 
 @operation()
@@ -79,12 +80,14 @@ def all_hosts_ready():
 
 
 @operation()
-def app_running(program: str, app_name: str):
-    """Ensures supervisor runs the app's gunicorn once a release serves (started, then
-    health-checked, when it is stopped or FATAL)."""
-    status = host.get_fact(ReleaseStatus, program=program) or {}
-    live = f"{app_name}-{status.get('live')}"
-    if status.get("serving") and host.get_fact(ProgramState, program=live) not in ("RUNNING", "STARTING"):
+def app_running(program: str):
+    """Ensures the app's gunicorn answers on its own port once a release serves: when it does not
+    (supervisor has it stopped or FATAL, or in a crash loop, STARTING again and again), the serving
+    release is started again in the other color, checked and switched to."""
+    if not (host.get_fact(ReleaseStatus, program=program) or {}).get("serving"):
+        return
+    wait = LIVE_SECONDS if host.state.current_stage == StateStage.Execute else 0
+    if not host.get_fact(HealthCheck, program=program, wait=wait, live=True)["healthy"]:
         yield StringCommand(QuoteString(program), "reload")
 
 

@@ -13,11 +13,10 @@ def site_serves(converged=False):
     it stopped or FATAL (MariaDB and nginx were started by their tasks), then the health check,
     through nginx on a web host and straight on gunicorn on an app host elsewhere; fails, naming
     what does not answer, when it is not. Then the host's state is recorded, so that a deploy
-    with nothing to change can tell at once (core/converged.py); on a host so `converged`, whose
-    probe has just seen supervisor run gunicorn as recorded, the health check alone."""
+    with nothing to change can tell at once (core/converged.py), unless the host is so `converged`."""
     s = settings()
-    if s.is_app and not converged:
-        app_running(name=f"gunicorn of {s.app_name} runs", program=s.paths.program, app_name=s.app_name)
+    if s.is_app:
+        app_running(name=f"gunicorn of {s.app_name} answers", program=s.paths.program)
     if s.is_app or s.is_web:
         what = f"{s.name}: the site through nginx ({s.site_url})" if s.is_web else f"{s.name}: gunicorn"
         site_answers(
