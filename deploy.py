@@ -13,6 +13,7 @@ from core.source import plan
 from core.unchanged import converged, releasing
 from operations.release import all_hosts_ready
 from tasks.apt import system_packages
+from tasks.backups import nightly_backups
 from tasks.firewall import firewall
 from tasks.git_latest_tag import app_source
 from tasks.health import site_serves
@@ -40,11 +41,12 @@ else:
     firewall()
     if s.is_db:
         database()
-    if s.is_app or s.is_web:
-        release_program_installed()
+    release_program_installed()
     if s.is_app:
         app_source()
         env_file = app_environment()
+        if s.name == s.roles.migrating_host:
+            nightly_backups()
     if s.is_web:
         web_server()
 

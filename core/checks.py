@@ -7,6 +7,7 @@ import shlex
 
 from core.app_settings import app_settings_problems
 from core.environment import HOSTS, ROLE_HOSTS
+from core.hooks import hook_problems
 from core.hostnames import is_ip
 from core.web_checks import web_problems
 
@@ -27,7 +28,8 @@ TAKEN = {
     "db_user": {"root", "mysql", "mariadb", "debian_sys_maint", "public"},
 }
 POSITIVE_INTEGERS = (
-    "upstream_max_fails rolling_batch_size releases_keep backups_keep health_check_seconds release_lock_seconds "
+    "upstream_max_fails rolling_batch_size releases_keep backups_keep backups_nightly_keep health_check_seconds "
+    "release_lock_seconds "
     "git_timeout_seconds build_timeout_seconds migrate_timeout_seconds db_lock_wait_seconds"
 ).split()
 BOOLEANS = ("expose_upstream_addr", "acme_staging", "hsts", "firewall")
@@ -88,6 +90,12 @@ def problems(data):
         "must be a version of gunicorn, e.g. 23.0.0.",
     )
     app_settings_problems(data, need)
+    hook_problems(data, need)
+    need(
+        re.match(r"^([01]\d|2[0-3]):[0-5]\d$", str(data.get("backup_time"))),
+        "backup_time",
+        "must be a time of day, HH:MM, e.g. 03:30.",
+    )
     need(
         is_safe_path(data.get("flask_app") or "", absolute=False) and not str(data.get("flask_app")).startswith("-"),
         "flask_app",
@@ -131,7 +139,7 @@ def _paths(data, need):
             setting,
             "must be an absolute folder path without .., e.g. /var/log/app.",
         )
-    for setting in ("pip_constraints", "acme_ca_bundle"):
+    for setting in ("pip_constraints", "acme_ca_bundle", "maintenance_page"):
         value = data.get(setting)
         need(
             not value or os.path.isfile(os.path.expanduser(str(value))),

@@ -79,9 +79,13 @@ def probe(s):
         )
         commands.append("mariadb -N -B -e " + shlex.quote(sql))
     p = s.paths
-    if s.is_app or s.is_web:
-        paths += [p.state_dir, p.config_dir, p.backup_dir, p.program, p.release_config]
-        files += [p.program, p.release_config]
+    paths += [p.state_dir, p.config_dir, p.backup_dir, p.program, p.release_config]
+    files += [p.program, p.release_config]
+    if s.name == s.roles.migrating_host:
+        units = [f"/etc/systemd/system/{s.app_name}-backup.{kind}" for kind in ("service", "timer")]
+        paths += units
+        files += units
+        services.append(f"{s.app_name}-backup.timer")
     if s.is_app:
         managed = [p.secrets_file, p.db_client_file, p.pip_constraints, f"/etc/logrotate.d/{s.app_name}"]
         managed.append(f"/etc/supervisor/conf.d/{s.app_name}.conf")
@@ -101,9 +105,11 @@ def probe(s):
         site = f"{NGINX_SITES[0]}/{s.app_name}"
         paths += [s.acme_webroot, site, f"{NGINX_SITES[1]}/{s.app_name}", f"{NGINX_SITES[1]}/default"]
         files.append(site)
+        folder = p.nginx_dir
+        paths += [folder, p.maintenance_rules, f"{folder}/maintenance.html"]
+        files += [p.maintenance_rules, f"{folder}/maintenance.html"]
         if s.nginx_upstream_link:
-            folder = os.path.dirname(s.nginx_upstream_link)
-            paths += [folder, s.nginx_upstream_link]
+            paths.append(s.nginx_upstream_link)
             files += [f"{folder}/upstream-blue.conf", f"{folder}/upstream-green.conf"]
         services.append("nginx")
         if s.tls == "self-signed":

@@ -14,7 +14,8 @@ from pyinfra import host
 
 from core.app_settings import plain_settings, secret_names
 from core.checks import is_git_url
-from core.hostnames import server_names
+from core.hooks import hook_commands
+from core.hostnames import is_ip, server_names
 from core.roles import DB_PORT, Roles, roles
 from core.system import debian_release
 from flask_release.config import Paths
@@ -90,6 +91,12 @@ class Settings:
     build_timeout_seconds: int
     migrate_timeout_seconds: int
     firewall: bool
+    hooks_before_migrate: tuple  # ((argv), ...) run in a new release before its migration
+    hooks_after_switch: tuple  # ((argv), ...) run in a release once it serves
+    backups_nightly_keep: int
+    backup_time: str  # HH:MM of the nightly dump
+    maintenance_page: str | None  # the local HTML file of the 503 page; None: the template
+    server_addresses: tuple  # every host's private address: their requests pass maintenance
 
     @property
     def is_web(self):
@@ -201,4 +208,10 @@ def resolve(name, data, layout, cores, debian=12, python="3.11.2"):
         build_timeout_seconds=value("build_timeout_seconds"),
         migrate_timeout_seconds=value("migrate_timeout_seconds"),
         firewall=value("firewall"),
+        hooks_before_migrate=hook_commands(value("hooks_before_migrate")),
+        hooks_after_switch=hook_commands(value("hooks_after_switch")),
+        backups_nightly_keep=value("backups_nightly_keep"),
+        backup_time=value("backup_time"),
+        maintenance_page=os.path.expanduser(value("maintenance_page")) if value("maintenance_page") else None,
+        server_addresses=tuple(sorted({layout.address(each) for each in layout.hosts if is_ip(layout.address(each))})),
     )

@@ -10,6 +10,14 @@
   receive BUNDLE            the commits of a bundle the deploy shipped, into the repository
   reload                    the serving release started again in the other color (new settings), switched to
   start-live                the live color started (supervisor runs it at boot)
+  report [--json]           how this host does (release, gunicorn, health, certificate, MariaDB,
+                            backups, disk, firewall): exit status 1 when anything is unhealthy
+  history [--json]          every release, rollback and failure: who, when, which commit, how long
+  backup [--nightly] | backups [--json] | restore [--dump NAME]
+                            a dump of the database now; the dumps kept; one restored (default:
+                            the newest), after a dump of the database as it is
+  maintenance on|off        this web host's nginx answers 503 (but to the servers' own health
+                            checks and ACME), or serves again
   check [--wait S] [--live] [--json]
                             the health check alone (--live: whether the live color's gunicorn answers at all)
   app-exec COMMAND...       COMMAND with the app's .env in its environment (as the app user: gunicorn, flask)
@@ -22,14 +30,16 @@ import json
 import os
 import sys
 
-from . import app_env
+from . import app_env, nginx
+from .backups import Backups
 from .config import Config
 from .identity import Refused
+from .report import report
 from .run import Failed, Interrupted, Runner, handle_signals
 from .state import Lock, LockTimeout, State
 from .steps import Steps
 
-READ_ONLY = {"status", "check"}
+READ_ONLY = {"status", "check", "report", "history", "backups"}
 
 
 def parser():
@@ -41,7 +51,11 @@ def parser():
         help="who runs the release, for the history",
     )
     commands = main.add_subparsers(dest="command", required=True)
-    commands.add_parser("status").add_argument("--json", action="store_true")
+    for name in ("status", "report", "history", "backups"):
+        commands.add_parser(name).add_argument("--json", action="store_true")
+    commands.add_parser("backup").add_argument("--nightly", action="store_true", help="kept by backups_nightly_keep")
+    commands.add_parser("restore").add_argument("--dump", help="the dump's file name (default: the newest)")
+    commands.add_parser("maintenance").add_argument("mode", choices=("on", "off"))
     for name in ("deploy", "build"):
         command = commands.add_parser(name)
         command.add_argument("--fetch", action="store_true", help="fetch the repository URL first")
@@ -81,7 +95,12 @@ def main(argv=None):
             state = State(state.path)  # as the last transaction left it
             steps = Steps(config, runner, state, args.by)
             steps.recover()
-            return run(args, steps)
+            try:
+                return run(args, steps)
+            except Failed as error:
+                if steps.attempt:
+                    steps.record_failure(args.command, str(error))
+                raise
     except Refused as error:
         runner.say(str(error))
         return 2
@@ -123,7 +142,40 @@ def run(args, steps):
         steps.reload()
     elif command == "start-live":
         steps.switcher.start_live()
+    elif command == "backup":
+        Backups(steps.runner, steps.database, steps.config).take(nightly=args.nightly)
+    elif command == "restore":
+        steps.state.record_restore(*Backups(steps.runner, steps.database, steps.config).restore(args.dump), steps.by)
+        steps.state.save()
+    elif command == "maintenance":
+        maintenance(steps, args.mode == "on")
     return 0
+
+
+def maintenance(steps, on):
+    link = steps.config.maintenance_link
+    if not link:
+        raise Refused("this host serves no site (not a web host): maintenance is a web host's.")
+    changed = nginx.relink(steps.runner, link, os.path.basename(steps.paths.maintenance_rules) if on else None)
+    mode = "in maintenance (503)" if on else "live"
+    steps.say(f"the site is {mode}" + ("" if changed else " already"))
+
+
+def history_line(entry):
+    seconds = (entry.get("seconds") or {}).get("total")
+    took = f" in {seconds} s" if seconds is not None else ""
+    what = {
+        "deploy": "deployed",
+        "rollback": "rolled back to",
+        "restore": "restored the database from",
+        "failed": f"FAILED {entry.get('command')} of",
+    }
+    line = f"{entry['at']} {entry['by']}: {what[entry['event']]} {entry['release']}{took}"
+    if entry.get("commit"):
+        line += f" (commit {entry['commit'][:12]})"
+    if entry.get("rolled_back"):
+        line += ", rolled back since"
+    return line + (f": {entry['detail']}" if entry.get("detail") else "")
 
 
 def read_only(args, steps):
@@ -134,6 +186,18 @@ def read_only(args, steps):
         else:
             steps.say(("healthy: " if healthy else "unhealthy: ") + detail)
         return 0 if healthy or args.json else 1
+    if args.command == "report":
+        found = report(steps.config, steps, Backups(steps.runner, steps.database, steps.config))
+        print(json.dumps(found, sort_keys=True) if args.json else "\n".join(found["problems"]) or "healthy")
+        return 0 if found["healthy"] else 1
+    if args.command == "backups":
+        kept = Backups(steps.runner, steps.database, steps.config).listing()
+        print(json.dumps(kept) if args.json else "\n".join(f"{d['name']} {d['size']} bytes" for d in kept))
+        return 0
+    if args.command == "history":
+        history = steps.state["history"]
+        print(json.dumps(history) if args.json else "\n".join(history_line(entry) for entry in history))
+        return 0
     status = steps.state.data
     previous = steps.state.previous()
     summary = {

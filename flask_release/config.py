@@ -88,6 +88,18 @@ class Paths:
         return f"/var/backups/{self.app_name}"
 
     @property
+    def nginx_dir(self):  # root's: the maintenance rules and page, the live upstream on a lone host
+        return f"/etc/nginx/{self.app_name}"
+
+    @property
+    def maintenance_link(self):  # -> maintenance-rules.conf while the site is in maintenance
+        return f"{self.nginx_dir}/maintenance.conf"
+
+    @property
+    def maintenance_rules(self):
+        return f"{self.nginx_dir}/maintenance-rules.conf"
+
+    @property
     def program(self):
         return f"/usr/local/sbin/{self.app_name}-release"
 
@@ -122,6 +134,12 @@ class Config:
     git_seconds: int
     build_seconds: int
     migrate_seconds: int
+    hooks_before_migrate: tuple  # commands (argv) run in a new release before its migration
+    hooks_after_switch: tuple  # commands (argv) run in a release once it serves
+    backups_nightly_keep: int  # nightly dumps kept, apart from those releases and operators take
+    roles: tuple  # this host's: web, app, db
+    maintenance_link: str | None  # on a web host: the link that puts its nginx site in maintenance
+    certificate: str | None  # on a web host with TLS: the certificate nginx serves
 
     @property
     def paths(self):
@@ -135,6 +153,8 @@ class Config:
         unknown, missing = set(data) - names, names - set(data)
         if unknown or missing:
             raise ValueError(f"{path}: unknown settings {sorted(unknown)}, missing {sorted(missing)}")
-        return cls(
-            **{**data, "pip_options": tuple(data["pip_options"]), "gunicorn_ports": tuple(data["gunicorn_ports"])}
-        )
+        lists = ("pip_options", "gunicorn_ports", "roles")
+        hooks = ("hooks_before_migrate", "hooks_after_switch")
+        tuples = {name: tuple(data[name]) for name in lists}
+        tuples.update({name: tuple(tuple(argv) for argv in data[name]) for name in hooks})
+        return cls(**{**data, **tuples})

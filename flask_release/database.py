@@ -15,6 +15,8 @@ from .run import Failed
 from .state import now
 
 DUMP_END = b"-- Dump completed"
+DUMP_NAME = re.compile(r"^\d{6}-\d{8}T\d{6}Z-[A-Za-z0-9._~+-]{1,120}\.sql\.gz$")
+NIGHTLY = "nightly"  # the label of the timer's dumps, kept by a count of their own
 DUMP_OPTIONS = ("--single-transaction", "--routines", "--triggers", "--no-tablespaces", "--hex-blob")
 REVISION = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 
@@ -90,12 +92,16 @@ class Database:
         if process.returncode != 0:
             os.unlink(path)
             raise Failed(f"the database backup failed ({error or 'mariadb-dump exited ' + str(process.returncode)})")
-        record = {"path": path, "sha256": _sha256(path), "size": os.path.getsize(path)}
+        record = self.record(path)
         problem = self.unusable(record)
         if problem:
             raise Failed(f"the database backup {path} is {problem}")
         self.rotate(keep=path)
         return record
+
+    @staticmethod
+    def record(path):
+        return {"path": path, "sha256": _sha256(path), "size": os.path.getsize(path)}
 
     def unusable(self, dump):
         """Why the dump cannot be restored (missing, changed, truncated), or None."""
@@ -124,11 +130,18 @@ class Database:
                 capture=True,
             )
 
+    def dumps(self):
+        """The names of the dumps in the backup folder, oldest first (by their sequence number)."""
+        return sorted(name for name in os.listdir(self.paths.backup_dir) if DUMP_NAME.match(name))
+
     def rotate(self, keep):
-        """The newest `backups_keep` dumps stay (by their sequence number, not the clock),
-        and always `keep`, the one just taken."""
-        dumps = sorted(name for name in os.listdir(self.paths.backup_dir) if re.match(r"^\d{6}-.*\.sql\.gz$", name))
-        for name in dumps[: -max(1, self.config.backups_keep)]:
+        """The newest `backups_nightly_keep` nightly dumps stay, and the newest `backups_keep`
+        others (by their sequence number, not the clock); always `keep`, the one just taken."""
+        dumps = self.dumps()
+        nightly = [name for name in dumps if name.endswith(f"-{NIGHTLY}.sql.gz")]
+        others = [name for name in dumps if name not in nightly]
+        old = nightly[: -max(1, self.config.backups_nightly_keep)] + others[: -max(1, self.config.backups_keep)]
+        for name in old:
             if f"{self.paths.backup_dir}/{name}" != keep:
                 os.unlink(f"{self.paths.backup_dir}/{name}")
 

@@ -4,7 +4,6 @@ with a graceful reload, and the live one drains and stops. A release, a rollback
 change all switch so; and the one health check."""
 
 import http.client
-import os
 import socket
 import ssl
 import subprocess
@@ -12,11 +11,11 @@ import time
 import xmlrpc.client
 from urllib.parse import urlsplit
 
+from . import nginx
 from .run import Failed
 
 COLORS = ("blue", "green")
 DRAIN_SECONDS = 30
-RELOAD_SECONDS = 10  # how long nginx may take to apply a reload
 SUPERVISOR_SOCKET = "/var/run/supervisor.sock"  # Debian's supervisord.conf
 BAD_NAME, ALREADY_STARTED, NOT_RUNNING = 10, 60, 70  # supervisor's fault codes
 GONE = ("FATAL", "EXITED", "STOPPED")  # what supervisor reports of a gunicorn that did not stay up
@@ -91,12 +90,7 @@ class Service:
         the color's port is open."""
         deadline = time.monotonic() + DRAIN_SECONDS
         while time.monotonic() < deadline:
-            old_workers = (
-                subprocess.run(
-                    ["pgrep", "-f", "^nginx: worker process is shutting down"], capture_output=True, check=False
-                ).returncode
-                == 0
-            )
+            old_workers = nginx.workers(shutting_down=True)
             connections = subprocess.run(
                 ["ss", "-Htn", "state", "established", f"( sport = :{self.port(color)} )"],
                 capture_output=True,
@@ -110,28 +104,8 @@ class Service:
     def route(self, color):
         """nginx of this host sends the site's requests to `color` (a graceful reload), when this
         host's nginx fronts its gunicorn alone; other layouts balance over both colors."""
-        link = self.config.nginx_upstream_link
-        if not link:
-            return
-        previous = os.readlink(link) if os.path.islink(link) else None
-        wanted = f"upstream-{color}.conf"
-        if previous == wanted:
-            return
-        os.symlink(wanted, f"{link}.next")
-        os.replace(f"{link}.next", link)
-        checked = self.runner.run(["nginx", "-t", "-q"], what="nginx -t", timeout=60, capture=True, check=False)
-        if checked.code != 0:
-            if previous:
-                os.symlink(previous, f"{link}.next")
-                os.replace(f"{link}.next", link)
-            raise Failed(f"nginx rejects its config ({checked.err.decode(errors='replace').strip()})")
-        before = nginx_workers()
-        self.runner.run(["systemctl", "reload", "nginx"], what="reloading nginx", timeout=60)
-        # nginx applies a reload in the background: until it has, the workers from before still
-        # take requests, for the color they knew
-        deadline = time.monotonic() + RELOAD_SECONDS
-        while before & nginx_workers() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        if self.config.nginx_upstream_link:
+            nginx.relink(self.runner, self.config.nginx_upstream_link, f"upstream-{color}.conf")
 
     def gone(self, color):
         """What supervisor says of the color when it is not running nor starting, else None."""
@@ -173,12 +147,6 @@ class _SupervisorConnection(http.client.HTTPConnection):
 class _SupervisorTransport(xmlrpc.client.Transport):
     def make_connection(self, host):
         return _SupervisorConnection("localhost", timeout=60)
-
-
-def nginx_workers():
-    """The PIDs of nginx's workers that take new requests (not those shutting down after a reload)."""
-    found = subprocess.run(["pgrep", "-x", "-f", "nginx: worker process"], capture_output=True, text=True, check=False)
-    return set(found.stdout.split())
 
 
 def _quietly(call, name):

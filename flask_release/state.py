@@ -103,7 +103,18 @@ class State:
         self.data["serving"] = release
         self.data["pending"] = None
 
-    def record_rollback(self, index, by):
+    def record_restore(self, dump, revision, by):
+        """A dump restored over the database (`release` names the dump), for the history."""
+        entry = {"event": "restore", "release": dump, "revision": revision, "at": now(), "by": by}
+        self.data["history"] = [*self.data["history"], entry][-HISTORY_KEEP:]
+
+    def record_failure(self, command, release, by, detail, seconds):
+        """A release or rollback that failed (what serves is as the message says), for the history."""
+        entry = {"event": "failed", "command": command, "release": release, "at": now(), "by": by}
+        self.data["history"].append({**entry, "detail": detail, "seconds": seconds})
+        self.data["history"] = self.data["history"][-HISTORY_KEEP:]
+
+    def record_rollback(self, index, by, seconds=None):
         """The entry at `index` serves again; the ones after it no longer count as served."""
         history = self.data["history"]
         left = self.serving
@@ -119,6 +130,7 @@ class State:
                 "revision": history[index]["revision"],
                 "at": now(),
                 "by": by,
+                "seconds": seconds or {},
             }
         )
 

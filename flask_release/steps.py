@@ -11,6 +11,7 @@ import time
 
 from .build import Builder
 from .database import Database
+from .hooks import Hooks
 from .identity import Refused, check_not_older, resolve, same_release
 from .migrations import Migrations
 from .run import Failed, Interrupted, shielded
@@ -34,8 +35,10 @@ class Steps:
         self.service = Service(runner, config)
         self.migrations = Migrations(runner, self.database, self.builder, config)
         self.switcher = Switch(runner, state, self.builder, self.service, self.paths)
+        self.hooks = Hooks(runner, self.builder, config)
         self.say = runner.say
         self.started, self.marks = time.monotonic(), []
+        self.attempt = None  # the release this run tries to serve, for the history when it fails
 
     # --- what to deploy ------------------------------------------------------------------------
 
@@ -72,6 +75,7 @@ class Steps:
     def build(self, target):
         """Builds and checks the release of `target`; it waits as `pending` for its switch."""
         previous = self.state.serving
+        self.attempt = target.name
         self.journal("build", release=target.name)
         try:
             release = self.builder.build(target)
@@ -84,6 +88,10 @@ class Steps:
             raise Failed(
                 f"the app of {release} does not load (see the errors above); {still_serves(previous)}."
             ) from None
+        try:
+            self.hooks.run("before_migrate", release)
+        except Failed as error:
+            raise Failed(f"{release} is not released: {error}; {still_serves(previous)}.") from None
         self.state["pending"] = {"release": release, "previous": previous}
         self.journal(None)
         return release
@@ -119,27 +127,37 @@ class Steps:
         """Serves the pending release (blue-green); when it fails its health check the live color
         keeps serving, and with `undo` (from migrate) the schema goes back too."""
         release, previous = self.pending()
+        self.attempt = release
         self.journal("switch", release=release, previous=previous, undo=undo)
         try:
             healthy, detail = self.switcher.serve(release)
+            failure = f"failed its health check ({detail})"
         except Interrupted:
-            healthy, detail = False, "interrupted"
+            healthy, failure = False, "was interrupted"
+        if healthy and self.config.hooks_after_switch:
+            try:
+                self.hooks.run("after_switch", release)
+            except Failed as error:
+                healthy, failure = False, f"failed: {error}"
+                if previous:  # the release that served before, started again and switched back to
+                    with shielded():
+                        self.switcher.serve(previous)
         if healthy:
             self.finish(release, previous)
             return
+        if not previous and self.switcher.live:  # the first release: nothing to go back to, it stays
+            self.finish(release, previous)
+            raise Failed(f"{release} serves but {failure}; there is no earlier release to go back to.")
         with shielded():
             self.go_back(release, previous, undo)
         if not previous:
-            raise Failed(
-                f"{release} does not pass the health check ({detail}) and there is no earlier release to go back to."
-            )
+            raise Failed(f"{release} {failure} and there is no earlier release to go back to.")
         if undo is None:
             raise Failed(
-                f"{release} failed its health check ({detail}) on this host, which serves {previous} again. "
-                f"The database stays migrated; app hosts switched before this one serve {release}: make "
-                "rollback takes them back."
+                f"{release} {failure} on this host, which serves {previous} again. The database stays "
+                f"migrated; app hosts switched before this one serve {release}: make rollback takes them back."
             )
-        raise Failed(f"{release} failed its health check ({detail}); rolled back: {previous} serves again.")
+        raise Failed(f"{release} {failure}; rolled back: {previous} serves again.")
 
     def finish(self, release, previous):
         self.state.record_deploy(release, self.database.revision(), self.by, self.seconds())
@@ -177,6 +195,10 @@ class Steps:
             return self.service.health(wait, url, color=self.switcher.live, highest=599 if live else None)
         return self.service.health(wait)
 
+    def record_failure(self, command, detail):
+        self.state.record_failure(command, self.attempt, self.by, detail, self.seconds())
+        self.state.save()
+
     def pending(self):
         pending = self.state["pending"]
         if not pending:
@@ -199,6 +221,7 @@ class Steps:
         migrations, after a dump), then the switch; with `database` False the schema stays and
         the release left is noted for rollback_database."""
         serving, (index, entry) = self.rollback_target()
+        self.attempt = entry["release"]
         self.journal("rollback", release=entry["release"], left=serving, database=database)
         if database:
             self.migrations.downgrade(serving, entry["revision"], serving)
@@ -211,7 +234,7 @@ class Steps:
                 f"{entry['release']} fails its health check ({detail}), so {serving} keeps serving, its "
                 "schema as it was."
             )
-        self.state.record_rollback(index, self.by)
+        self.state.record_rollback(index, self.by, self.seconds())
         if not database:
             self.state["left"] = {"release": serving, "revision": entry["revision"]}
         self.journal(None)

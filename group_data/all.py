@@ -50,7 +50,9 @@ hsts = True  # send Strict-Transport-Security on HTTPS
 public_https_port = 443  # HTTPS port the clients use; the HTTP redirect names it when it is not 443
 
 releases_keep = 5  # releases kept on the server (older ones removed); `make rollback` goes back through them
-backups_keep = 5  # database dumps kept in /var/backups/<app_name> (at least 1), one taken before each migration
+backups_keep = 5  # dumps kept in /var/backups/<app_name> (at least 1): one before each migration, `make backup`
+backups_nightly_keep = 7  # nightly dumps kept, apart from the others (the timer's, on the app host that migrates)
+backup_time = "03:30"  # when the nightly dump is taken (HH:MM, the server's time zone)
 health_check_path = "/"  # path requested through nginx after a switch, and at the end of every deploy
 health_check_max_status = 499  # highest HTTP status that counts as healthy
 health_check_seconds = 30  # how long a new release may take to pass the health check before it is rolled back
@@ -58,4 +60,7 @@ release_lock_seconds = 120  # how long a release waits for another one running o
 git_timeout_seconds = 300  # longest git fetch (or unpacking of a release)
 build_timeout_seconds = 1200  # longest pip install of a release's requirements
 migrate_timeout_seconds = 600  # longest `flask db upgrade` (or downgrade, or restore of a dump)
+hooks_before_migrate = ()  # commands run as the app user in a new release before its migration, e.g. ["flask db check"]
+hooks_after_switch = ()  # commands run as the app user in a release once it serves; one that fails rolls it back
+maintenance_page = None  # local HTML file of the 503 page of `make maintenance`; None = templates/maintenance.html.j2
 firewall = True  # ufw: deny incoming traffic except SSH, 80 and 443

@@ -1,5 +1,3 @@
-import os
-
 from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
@@ -46,11 +44,16 @@ def web_server():
     certificate it has (ACME challenges need port 80 first), the certificate step, then the site
     with the new certificate. A site that `nginx -t` rejects never replaces the serving one."""
     s = settings()
-    folder = os.path.dirname(s.nginx_upstream_link) if s.nginx_upstream_link else None
-    # with one host, the release program switches nginx between the blue and green upstreams there
-    web_folders = {s.acme_webroot: "0755", **({folder: "0755"} if folder else {})}
-    folders(name=f"ACME webroot, {', '.join(web_folders)}", modes=web_folders)
-    if folder:
+    folder = s.paths.nginx_dir  # the maintenance rules; on a lone host, the live color's upstream
+    folders(name=f"ACME webroot, {folder}", modes={s.acme_webroot: "0755", folder: "0755"})
+    files.put(name="nginx maintenance rules", dest=s.paths.maintenance_rules, src=render("maintenance.conf.j2", s))
+    files.put(
+        name="Maintenance page",
+        dest=f"{folder}/maintenance.html",
+        src=s.maintenance_page or render("maintenance.html.j2", s),
+        mode="0644",
+    )
+    if s.nginx_upstream_link:
         for color, address in zip(COLORS, s.upstream[0][1], strict=True):
             files.put(
                 name=f"nginx upstream of the {color} gunicorn",

@@ -7,13 +7,15 @@ from core.checks import is_git_url
 from core.program import release_program
 from core.render import render
 from core.settings import settings
+from core.tls import certificate_for
 from operations.files import folders
 
 
 @deploy("Release program")
 def release_program_installed():
-    """Ensures the release program (flask_release, one executable file) and its settings on an app
-    or web host, with root's folders it keeps its state, settings and backups in."""
+    """Ensures the release program (flask_release, one executable file) and its settings on every
+    host (the release's steps on app hosts, maintenance on web hosts, `report` on all), with root's
+    folders it keeps its state, settings and backups in."""
     s = settings()
     paths = s.paths
     root_folders = {paths.state_dir: "0700", paths.config_dir: "0755", paths.backup_dir: "0700"}
@@ -21,7 +23,12 @@ def release_program_installed():
     files.put(name=f"{paths.program}", src=io.BytesIO(release_program()), dest=paths.program, mode="0755")
     files.put(
         name=f"{paths.release_config}",
-        src=render("release.json.j2", s, repo_url=s.repo if is_git_url(s.repo) else None),
+        src=render(
+            "release.json.j2",
+            s,
+            repo_url=s.repo if is_git_url(s.repo) else None,
+            certificate=certificate_for(s.tls, s),
+        ),
         dest=paths.release_config,
         mode="0644",
     )

@@ -51,6 +51,12 @@ def config(tmp_path, **overrides):
         git_seconds=5,
         build_seconds=5,
         migrate_seconds=5,
+        hooks_before_migrate=(),
+        hooks_after_switch=(),
+        backups_nightly_keep=2,
+        roles=("app", "db", "web"),
+        maintenance_link=None,
+        certificate=None,
     )
     values.update(overrides)
     return Config(**values)

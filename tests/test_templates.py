@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from core.render import render_text
-from core.tls import Certificate
+from core.tls import Certificate, certificate_for
 from flask_release.config import Config
 from tests.helpers import SPREAD, settings_of
 
@@ -155,10 +155,15 @@ def test_mariadb_listens_on_loopback_and_bounds_lock_waits():
 
 
 def test_the_release_program_settings_load_as_the_program_reads_them(tmp_path):
-    text = render_text("release.json.j2", settings_of(pip_extra_args="--trusted-host 'a b'"), repo_url=None)
+    s = settings_of(pip_extra_args="--trusted-host 'a b'", hooks_after_switch=["flask translate compile", "true"])
+    text = render_text("release.json.j2", s, repo_url=None, certificate=certificate_for("self-signed", s))
     path = tmp_path / "release.json"
     path.write_text(text)
     config = Config.load(str(path))
+    assert config.hooks_after_switch == (("flask", "translate", "compile"), ("true",))
+    assert config.hooks_before_migrate == () and config.roles == ("app", "db", "web")
+    assert config.maintenance_link == "/etc/nginx/microblog/maintenance.conf"
+    assert config.certificate == "/etc/ssl/microblog/fullchain.pem"
     assert config.pip_options == ("--trusted-host", "a b", "-c", "/etc/microblog/pip-constraints.txt")
     assert config.site_url == "https://127.0.0.1" and config.repo_url is None and config.ref is None
     assert config.gunicorn_ports == (8000, 8001) and config.nginx_upstream_link == "/etc/nginx/microblog/live.conf"
