@@ -6,10 +6,11 @@ PYTEST_ARGS ?=
 TRIXIE_SUITES ?= tests/test_single_server.py tests/test_https.py tests/test_updates.py
 SHELL_SCRIPTS := tools/ensure_docker.sh .ci/run
 
-.PHONY: help venv docker server deploy dry update rollback test unit lint bench stop clean
+.PHONY: help venv docker server deploy dry update rollback status logs shell backup backups restore maintenance live history test unit lint bench stop clean
+DAY_TWO := $(PYTHON) -m tools.day_two
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 venv: $(VENV)/.installed ## Python environment with pyinfra and the test tools
 
@@ -34,6 +35,33 @@ update: deploy ## New release of the app (its latest tag, or `ref`), zero downti
 
 rollback: venv ## Back to the previous release (code, venv and database schema)
 	$(PYTHON) -m tools.make_deploy --rollback
+
+status: venv ## How every host does (release, health, gunicorn, MariaDB, certificate, backups, disk); JSON=1 for JSON
+	$(DAY_TWO) status $(if $(JSON),--json)
+
+logs: venv ## The app's and nginx's logs of every host (FOLLOW=1 to follow, LINES=N, HOST=name)
+	$(DAY_TWO) logs --lines $(or $(LINES),20) $(if $(FOLLOW),--follow) $(if $(HOST),--host $(HOST))
+
+shell: venv ## A shell as the app user in the serving release, with its .env (CMD="flask shell" runs one; HOST=name)
+	$(DAY_TWO) shell $(if $(HOST),--host $(HOST))
+
+backup: venv ## A dump of the database now (kept by backups_keep)
+	$(DAY_TWO) backup
+
+backups: venv ## The database dumps kept
+	$(DAY_TWO) backups
+
+restore: venv ## The newest dump (or DUMP=name) restored, after a backup, the site in maintenance meanwhile
+	$(DAY_TWO) restore $(if $(DUMP),--dump $(DUMP))
+
+maintenance: venv ## The site answers 503 with the maintenance page (but to the servers' own health checks)
+	$(DAY_TWO) maintenance
+
+live: venv ## The site serves the app again, after `make maintenance`
+	$(DAY_TWO) live
+
+history: venv ## Every release, rollback and failure: who, when, which commit, how long (JSON=1 for JSON)
+	$(DAY_TWO) history $(if $(JSON),--json)
 
 test: venv docker lint ## Install what is needed and run every test, end-to-end ones included (on Debian 12 and 13)
 	$(PYTHON) -m pytest $(PYTEST_ARGS)

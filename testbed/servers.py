@@ -107,6 +107,15 @@ class Server:
             result.json = json.loads(result.stdout)
         return result
 
+    def make(self, target, env=None, **variables):
+        """`make TARGET VARIABLE=value...` (a day-two target) against this server, as an operator
+        runs it; its result has .output (stdout and stderr)."""
+        _, environment_ = self.deploy_command(env=env)
+        command = ["make", "-s", "--no-print-directory", target, *(f"{key}={text}" for key, text in variables.items())]
+        result = subprocess.run(command, cwd=ROOT, env=environment_, capture_output=True, text=True, timeout=600)
+        result.output = result.stdout + result.stderr
+        return result
+
     def deploy_command(self, *args, env=None, deploy_file="deploy.py"):
         """(command, environment) of a deploy to this server, to run from the repository's root."""
         variables = dict(

@@ -1,0 +1,311 @@
+"""Day-two commands over every host of the inventory (`make status`, `make logs`, ...), each run
+with the release program on the host, over SSH with the inventory's settings.
+
+Usage: python -m tools.day_two COMMAND [options]; `make help` lists the targets."""
+
+import argparse
+import concurrent.futures
+import getpass
+import json
+import os
+import runpy
+import shlex
+import socket
+import subprocess
+import sys
+import threading
+
+import inventory
+from flask_release.config import Paths
+from flask_release.run import SAFE_PATH
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BY = f"{getpass.getuser()}@{socket.gethostname()}"
+
+
+def defaults():
+    values = runpy.run_path(os.path.join(HERE, "group_data", "all.py"))
+    return {name: value for name, value in values.items() if not name.startswith("_")}
+
+
+class Host:
+    """A host of the inventory: its name, roles, settings (group_data/all.py under its own data)."""
+
+    def __init__(self, name, data, roles):
+        self.name, self.roles = name, roles
+        self.data = {**defaults(), **data}
+        self.paths = Paths(self.data["app_name"], self.data["app_user"])
+
+    def ssh(self, remote, tty=False):
+        """The ssh command that runs `remote` (a shell command line) on the host, as root."""
+        data = self.data
+        argv = ["ssh", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR"]
+        argv += ["-t"] if tty else ["-T"]
+        if data.get("ssh_known_hosts_file"):
+            argv += ["-o", f"UserKnownHostsFile={data['ssh_known_hosts_file']}"]
+        if data.get("ssh_strict_host_key_checking"):
+            argv += ["-o", f"StrictHostKeyChecking={data['ssh_strict_host_key_checking']}"]
+        if data.get("ssh_key"):
+            argv += ["-i", data["ssh_key"], "-o", "IdentitiesOnly=yes"]
+        if data.get("ssh_port"):
+            argv += ["-p", str(data["ssh_port"])]
+        user = data.get("ssh_user", "root")
+        argv += [f"{user}@{data.get('ssh_hostname', self.name)}", "--"]
+        return argv + [f"sudo -n -- sh -c {shlex.quote(remote)}" if data.get("_sudo") else remote]
+
+    def program(self, *arguments):
+        return shlex.join([self.paths.program, "--by", BY, *arguments])
+
+    def run(self, remote):
+        """(exit status, output) of `remote` on the host."""
+        result = subprocess.run(self.ssh(remote), capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        return result.returncode, (result.stdout + result.stderr).strip()
+
+
+def hosts():
+    """Every host of the inventory, once, with its roles, in the inventory's order."""
+    found = {}
+    for role in ("web", "app", "db"):
+        for name, data in getattr(inventory, role):
+            found.setdefault(name, (data, []))[1].append(role)
+    return [Host(name, data, roles) for name, (data, roles) in found.items()]
+
+
+def on_each(targets, remote_of):
+    """{host: (status, output)} of each host's command, run side by side."""
+    with concurrent.futures.ThreadPoolExecutor() as pool:
+        return dict(zip(targets, pool.map(lambda host: host.run(remote_of(host)), targets), strict=True))
+
+
+def say(results):
+    """Each host's output, its lines prefixed by its name; whether every command succeeded."""
+    for host, (status, output) in results.items():
+        for line in output.splitlines() or [f"(exit status {status})"]:
+            print(f"[{host.name}] {line}")
+    return all(status == 0 for status, _ in results.values())
+
+
+# --- status ---------------------------------------------------------------------------------
+
+
+def status(args):
+    targets = hosts()
+    reports = {}
+    for host, (_, output) in on_each(targets, lambda host: host.program("report", "--json")).items():
+        try:
+            reports[host.name] = json.loads(output.splitlines()[-1])
+        except (ValueError, IndexError):
+            reports[host.name] = {"roles": host.roles, "healthy": False, "problems": [f"no report ({output})"]}
+    if args.json:
+        print(json.dumps(reports, indent=1, sort_keys=True))
+    else:
+        for name, found in reports.items():
+            print("\n".join(describe(name, found)))
+    return 0 if all(found["healthy"] for found in reports.values()) else 1
+
+
+def ago(seconds):
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return f"{seconds} s ago"
+
+
+def describe(name, found):
+    lines = [f"{name} [{', '.join(found['roles'])}]: {'healthy' if found['healthy'] else 'UNHEALTHY'}"]
+    lines += [f"  ! {problem}" for problem in found["problems"]]
+    release = found.get("release")
+    if release:
+        serving = release["serving"] or "nothing"
+        commit = f" (commit {release['commit'][:12]})" if release.get("commit") else ""
+        lines.append(
+            f"  release: {serving}{commit} since {release['since']} by {release['by']}; "
+            f"kept: {', '.join(release['kept']) or 'none'}"
+        )
+    if "database" in found:
+        lines.append(f"  migration revision: {found['database'].get('revision') or 'none'}")
+    gunicorn = found.get("gunicorn")
+    if gunicorn and gunicorn.get("live"):
+        lines.append(f"  gunicorn: {gunicorn['live']} {gunicorn['state']}, {gunicorn['workers']} workers")
+    if "health" in found:
+        health, mode = found["health"], "on" if found["maintenance"] else "off"
+        lines.append(f"  site: {health['detail']} in {health['seconds']} s; maintenance {mode}")
+    if found.get("certificate"):
+        cert = found["certificate"]
+        lines.append(f"  certificate: {cert['issuer']}, {cert['days_left']} days left (until {cert['expires']})")
+    if "mariadb" in found:
+        lines.append(f"  MariaDB: {found['mariadb']}")
+    if "backup" in found:
+        backup = found["backup"]
+        lines.append(
+            f"  last backup: {backup['name']}, {backup['size']} bytes, {ago(backup['age_seconds'])}"
+            if backup
+            else "  last backup: none"
+        )
+    disk = found.get("disk")
+    lines += (
+        []
+        if not disk
+        else [f"  disk: {disk['free_bytes'] // 2**20} MiB free ({disk['free_percent']}%); firewall {found['firewall']}"]
+    )
+    return lines
+
+
+# --- logs and shell ---------------------------------------------------------------------------
+
+
+def log_files(host):
+    files = []
+    if "app" in host.roles:
+        log_dir = host.data.get("log_dir") or f"/var/log/{host.data['app_name']}"
+        files += [f"{log_dir}/access.log", f"{log_dir}/error.log"]
+    if "web" in host.roles:
+        files += ["/var/log/nginx/access.log", "/var/log/nginx/error.log"]
+    return files
+
+
+def logs(args):
+    """The app's (gunicorn) and nginx's logs of each host, each line prefixed by the host's name."""
+    targets = [host for host in hosts() if log_files(host) and (not args.host or host.name == args.host)]
+    if not targets:
+        sys.exit(f"no host named {args.host!r} holds logs: the inventory's are {', '.join(h.name for h in hosts())}")
+    lock = threading.Lock()
+
+    def relay(host):
+        remote = shlex.join(["tail", "-q", "-n", str(args.lines), *(["-F"] if args.follow else []), *log_files(host)])
+        with subprocess.Popen(host.ssh(remote), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as tail:
+            for line in tail.stdout:
+                with lock:
+                    print(f"[{host.name}] {line}", end="", flush=True)
+        return tail.returncode
+
+    with concurrent.futures.ThreadPoolExecutor(len(targets)) as pool:
+        try:
+            return max(pool.map(relay, targets))
+        except KeyboardInterrupt:
+            return 0
+
+
+def shell(args):
+    """A shell (or `command`) as the app user in the serving release, with its settings in the
+    environment and its venv first on PATH; on the first app host, or --host."""
+    apps = [host for host in hosts() if "app" in host.roles and (not args.host or host.name == args.host)]
+    if not apps:
+        sys.exit(f"no app host named {args.host!r}: the inventory's are {', '.join(h.name for h in hosts())}")
+    host = apps[0]
+    current = host.paths.current
+    command = ["sh", "-c", args.command] if args.command else ["bash", "-l"]
+    remote = shlex.join(
+        [
+            "runuser", "-u", host.data["app_user"], "--",
+            "env", "-C", current, f"PATH={current}/venv/bin:{SAFE_PATH}", f"FLASK_APP={host.data['flask_app']}",
+            host.paths.program, "app-exec", *command,
+        ]
+    )  # fmt: skip
+    tty = sys.stdin.isatty() and not args.command
+    return subprocess.run(host.ssh(remote, tty=tty), stdin=None if tty else subprocess.DEVNULL).returncode
+
+
+# --- backups, maintenance, history ----------------------------------------------------------
+
+
+def migrating_host():
+    return next(host for host in hosts() if "app" in host.roles)
+
+
+def backup(args):
+    host = migrating_host()
+    return 0 if say({host: host.run(host.program("backup"))}) else 1
+
+
+def backups(args):
+    host = migrating_host()
+    return 0 if say({host: host.run(host.program("backups"))}) else 1
+
+
+def set_maintenance(on):
+    webs = [host for host in hosts() if "web" in host.roles]
+    return say(on_each(webs, lambda host: host.program("maintenance", "on" if on else "off")))
+
+
+def maintenance(args):
+    return 0 if set_maintenance(True) else 1
+
+
+def live(args):
+    return 0 if set_maintenance(False) else 1
+
+
+def restore(args):
+    """The site in maintenance on every web host while the newest dump (or --dump) is restored,
+    live again afterwards whatever happened."""
+    host = migrating_host()
+    if not set_maintenance(True):
+        set_maintenance(False)
+        return 1
+    try:
+        restored = say({host: host.run(host.program("restore", *(["--dump", args.dump] if args.dump else [])))})
+    finally:
+        back = set_maintenance(False)
+    return 0 if restored and back else 1
+
+
+def history(args):
+    apps = [host for host in hosts() if "app" in host.roles]
+    results = on_each(apps, lambda host: host.program("history", "--json"))
+    entries = {}
+    for host, (_, output) in results.items():
+        try:
+            entries[host.name] = json.loads(output.splitlines()[-1])
+        except (ValueError, IndexError):
+            print(f"[{host.name}] no history: {output}", file=sys.stderr)
+            return 1
+    if args.json:
+        print(json.dumps(entries, indent=1))
+        return 0
+    from flask_release.cli import history_line
+
+    for name, found in entries.items():
+        for entry in found:
+            print(f"[{name}] {history_line(entry)}")
+    return 0
+
+
+COMMANDS = {
+    "status": (status, "how every host does; exit status 1 when anything is unhealthy"),
+    "logs": (logs, "the app's and nginx's logs of every host, prefixed by its name"),
+    "shell": (shell, "a shell (or a command) as the app user in the serving release, with its settings"),
+    "backup": (backup, "a dump of the database now"),
+    "backups": (backups, "the dumps kept"),
+    "restore": (restore, "the newest dump (or --dump) restored, the site in maintenance meanwhile"),
+    "maintenance": (maintenance, "every web host answers 503 with the maintenance page"),
+    "live": (live, "every web host serves the app again"),
+    "history": (history, "every release, rollback and failure of every app host"),
+}
+
+
+def parser():
+    main = argparse.ArgumentParser(prog="day_two", description=__doc__.split("\n")[0])
+    commands = main.add_subparsers(dest="action", required=True)
+    for name, (_, text) in COMMANDS.items():
+        command = commands.add_parser(name, help=text)
+        if name in ("status", "history"):
+            command.add_argument("--json", action="store_true")
+        if name in ("logs", "shell"):
+            command.add_argument("--host", help="one host of the inventory, by name")
+    commands.choices["logs"].add_argument("--follow", action="store_true")
+    commands.choices["logs"].add_argument("--lines", type=int, default=20)
+    commands.choices["shell"].add_argument(
+        "--command", default=os.environ.get("CMD"), help="run this (sh -c) instead of a login shell (default: $CMD)"
+    )
+    commands.choices["restore"].add_argument("--dump", help="a dump's file name (default: the newest)")
+    return main
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    return COMMANDS[args.action][0](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
