@@ -170,15 +170,22 @@ class Cluster:
     def url(self):
         return f"https://127.0.0.1:{self.web.https_port}"
 
-    def deploy(self, *args, deploy_file="deploy.py"):
-        """pyinfra inventory.py deploy.py with the hosts given by role, as a user would list them."""
-        env = {
+    def environment(self):
+        """The hosts by role, as a user would list them."""
+        return {
             environment.ROLE_HOSTS["web"]: self.entry(self.web),
             environment.ROLE_HOSTS["app"]: ",".join(self.entry(app) for app in self.apps),
             environment.ROLE_HOSTS["db"]: self.entry(self.db),
             environment.SSH_KEY: os.path.join(self.web.state_dir, "id_ed25519"),
             environment.SSH_KNOWN_HOSTS: os.path.join(self.web.state_dir, "known_hosts_cluster"),
         }
+
+    def make(self, target, **variables):
+        """A day-two make target over the cluster's hosts."""
+        return self.web.make(target, env=self.environment(), **variables)
+
+    def deploy(self, *args, deploy_file="deploy.py"):
+        """pyinfra inventory.py deploy.py with the hosts given by role."""
         settings = (
             "--data",
             f"repo={self.web.repo}",
@@ -191,7 +198,7 @@ class Cluster:
             "--data",
             "expose_upstream_addr=True",
         )
-        return self.web.deploy(*settings, *args, env=env, deploy_file=deploy_file)
+        return self.web.deploy(*settings, *args, env=self.environment(), deploy_file=deploy_file)
 
     def remove(self):
         for server in self.servers.values():

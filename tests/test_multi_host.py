@@ -1,6 +1,7 @@
 """Several servers: one web host, two app hosts and one db host on a Docker network of the tests'
 own, deployed to as one layout (DEPLOY_WEB_HOSTS, DEPLOY_APP_HOSTS, DEPLOY_DB_HOST)."""
 
+import json
 import re
 
 import pytest
@@ -159,3 +160,43 @@ def test_rollback_goes_back_host_by_host_then_undoes_the_migration(cluster, firs
     assert {title for _, _, title in answers(cluster)} == {"Microblog v1.1.0"}
     assert cluster.db.sh("mysql -N -e 'SELECT version_num FROM alembic_version' microblog") == "0001"
     assert "comment" not in cluster.db.sh("mysql -N -e 'SHOW TABLES' microblog").split()
+
+
+def test_status_history_and_logs_cover_every_host_of_the_layout(cluster, first_deploy):
+    result = cluster.make("status", JSON=1)
+    assert result.returncode == 0, result.output
+    found = json.loads(result.stdout)
+    names = {server: f"127.0.0.1:{server.ssh_port}" for server in cluster.servers.values()}
+    assert {name: report["roles"] for name, report in found.items()} == {
+        names[cluster.web]: ["web"],
+        **{names[app]: ["app"] for app in cluster.apps},
+        names[cluster.db]: ["db"],
+    }
+    assert all(report["healthy"] for report in found.values())
+    assert found[names[cluster.web]]["health"]["detail"] == "HTTP 200"
+    assert found[names[cluster.web]]["certificate"]["days_left"] > 300
+    assert found[names[cluster.db]]["mariadb"] == "active"
+    assert {found[names[app]]["release"]["tag"] for app in cluster.apps} == {"v1.1.0"}
+    assert all(found[names[app]]["gunicorn"]["workers"] >= 2 for app in cluster.apps)
+
+    history = cluster.make("history")
+    assert history.returncode == 0, history.output
+    for app in cluster.apps:
+        lines = [line for line in history.stdout.splitlines() if line.startswith(f"[{names[app]}] ")]
+        assert any("deployed v1.2.0" in line and "@" in line and " s (commit" in line for line in lines), lines
+        assert any("rolled back to v1.1.0" in line for line in lines), lines
+
+    http_get(cluster.url + "/four-host-logged-request")
+    logs = cluster.make("logs", LINES=30)
+    assert logs.returncode == 0, logs.output
+    logged = [line.split("] ")[0] + "]" for line in logs.stdout.splitlines() if "/four-host-logged-request" in line]
+    assert f"[{names[cluster.web]}]" in logged  # nginx's log on the web host
+    assert {f"[{names[app]}]" for app in cluster.apps} & set(logged)  # gunicorn's on the app host that answered
+
+    app = cluster.apps[0]
+    app.sh(f"supervisorctl stop {app.live_program()}")
+    try:
+        stopped = cluster.make("status")
+        assert stopped.returncode != 0 and f"{names[app]} [app]: UNHEALTHY" in stopped.stdout
+    finally:
+        app.sh(f"supervisorctl start {app.live_program()}")
