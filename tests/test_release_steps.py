@@ -12,6 +12,7 @@ import pytest
 
 from core.program import release_program
 from flask_release.build import Builder
+from flask_release.cli import history_line
 from flask_release.config import Config
 from flask_release.database import Database
 from flask_release.identity import Refused, Target
@@ -188,6 +189,36 @@ def test_rotation_keeps_the_newest_dumps_by_number_and_always_the_one_just_taken
     ]
     database.rotate(keep=str(tmp_path / "000002-19700101T000000Z-v2.sql.gz"))  # the clock stepped back: no matter
     assert sorted(os.listdir(tmp_path)) == ["000002-19700101T000000Z-v2.sql.gz", "notes.txt"]
+
+
+def test_nightly_dumps_are_kept_by_a_count_of_their_own(tmp_path, monkeypatch):
+    database = Database(Recorder(), State(str(tmp_path / "state.json")), config(tmp_path, backups_keep=1))
+    monkeypatch.setattr(type(database.paths), "backup_dir", property(lambda self: str(tmp_path)))
+    labels = ("nightly", "v1", "nightly", "backup", "nightly", "v2")
+    names = [f"00000{number}-20990101T00000{number}Z-{label}.sql.gz" for number, label in enumerate(labels, 1)]
+    for name in names:
+        (tmp_path / name).write_text("x")
+    database.rotate(keep=str(tmp_path / names[-1]))  # backups_nightly_keep is 2
+    assert sorted(os.listdir(tmp_path)) == [names[2], names[4], names[5]]
+    assert database.dumps() == [names[2], names[4], names[5]]
+
+
+def test_the_history_says_who_did_what_when_and_how_long_it_took():
+    deploy = {"event": "deploy", "release": "v2", "commit": "c" * 40, "at": "2026-11-26T10:00:00Z", "by": "ann@laptop"}
+    assert history_line({**deploy, "seconds": {"total": 4.2}}) == (
+        "2026-11-26T10:00:00Z ann@laptop: deployed v2 in 4.2 s (commit cccccccccccc)"
+    )
+    failed = {"event": "failed", "command": "deploy", "release": "v3", "at": "x", "by": "ann@laptop"}
+    assert history_line({**failed, "seconds": {"total": 1.0}, "detail": "v3 failed: why"}) == (
+        "x ann@laptop: FAILED deploy of v3 in 1.0 s: v3 failed: why"
+    )
+    state = State("/nonexistent/state.json")
+    state["releases"] = {"v1": {"name": "v1", "commit": "a" * 40}}
+    state.record_deploy("v1", "0001", "ann@laptop", {"total": 3.0})
+    state.record_failure("deploy", "v2", "bob@desk", "v2 failed: why", {"total": 2.0})
+    state.record_restore("000003-x-backup.sql.gz", "0001", "bob@desk")
+    assert [entry["event"] for entry in state["history"]] == ["deploy", "failed", "restore"]
+    assert state.previous() is None and state.serving == "v1" and state.kept(5) == {"v1"}
 
 
 def steps_with(tmp_path, journal):

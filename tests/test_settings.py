@@ -114,11 +114,26 @@ def test_bad_settings_are_all_reported_at_once_with_the_setting_named():
         ("app_env", {"GREETING": 'say "hi"'}, "make it a secret (app_secrets)"),
         ("app_secrets", "API_TOKEN api_key", "names 'api_key'"),
         ("app_secrets", ["SECRET_KEY"], "the deploy's own"),
+        ("hooks_after_switch", ["flask 'translate"], "a list of commands"),
+        ("hooks_before_migrate", [""], "a list of commands"),
+        ("hooks_before_migrate", [["flask", "db"]], "a list of commands"),
+        ("backup_time", "3:30", "HH:MM"),
+        ("backup_time", "24:00", "HH:MM"),
+        ("backups_nightly_keep", 0, "positive whole number"),
+        ("maintenance_page", "/no/such/page.html", "not a file on this machine"),
     ],
 )
 def test_each_unsafe_or_broken_setting_is_refused_naming_it(setting, value, message):
     found = problems(data(tls="self-signed", **{setting: value}))
     assert any(f"`{setting}`" in problem and message in problem for problem in found), found
+
+
+def test_hooks_are_one_command_or_a_list_each_split_as_a_shell_would():
+    assert settings_of(hooks_before_migrate="flask translate compile").hooks_before_migrate == (
+        ("flask", "translate", "compile"),
+    )
+    s = settings_of(hooks_after_switch=["sh -c 'echo \"a b\"'", "true"])
+    assert s.hooks_after_switch == (("sh", "-c", 'echo "a b"'), ("true",)) and s.hooks_before_migrate == ()
 
 
 def test_the_apps_own_settings_plain_and_secret():
