@@ -59,7 +59,11 @@ def before_connecting(inventory, ssh=True):
     roles = {role: [member.name for member in inventory.get_group(role, [])] for role in ROLES}
     if not any(roles.values()):
         roles = {role: [member.name for member in hosts] for role in ROLES}
-    found = roles_problems(roles, {member.name: private_address(member.data, member.name) for member in hosts})
+    external_db = any(member.data.get("db_host") for member in hosts)
+    if external_db:
+        roles["db"] = []
+    addresses = {member.name: private_address(member.data, member.name) for member in hosts}
+    found = roles_problems(roles, addresses, external_db)
     if found:
         raise PreflightFailed("The servers need fixing before anything changes:\n  - " + "\n  - ".join(found))
     for member in hosts:
@@ -69,6 +73,11 @@ def before_connecting(inventory, ssh=True):
                 f"Settings of {member.name} need fixing before anything changes:\n  - " + "\n  - ".join(found)
             )
     found = secret_problems(sorted({name for member in hosts for name in secret_names(member.data)}))
+    if external_db and not environment.get(environment.DB_PASSWORD):
+        found.append(
+            "db_host names an external database: set DB_PASSWORD (the password of db_user there) in this machine's "
+            "environment or local .env."
+        )
     if found:
         raise PreflightFailed("Secrets need fixing before anything changes:\n  - " + "\n  - ".join(found))
     for member in hosts if ssh else ():

@@ -91,6 +91,13 @@ def problems(data):
     )
     app_settings_problems(data, need)
     hook_problems(data, need)
+    db_host = data.get("db_host")
+    need(
+        db_host is None or (re.match(r"^[A-Za-z0-9.:-]{1,253}$", str(db_host)) and not str(db_host).startswith("-")),
+        "db_host",
+        "must be the external database's host name or IP address, or None for the inventory's db host.",
+    )
+    need(is_whole(data.get("db_port"), 1, 65535), "db_port", "must be a port number.")
     need(
         re.match(r"^([01]\d|2[0-3]):[0-5]\d$", str(data.get("backup_time"))),
         "backup_time",
@@ -179,15 +186,16 @@ def _source(data, need):
     )
 
 
-def roles_problems(roles, addresses):
-    """What is wrong with the hosts of each role ({role: [names]}) and their private addresses."""
+def roles_problems(roles, addresses, external_db=False):
+    """What is wrong with the hosts of each role ({role: [names]}) and their private addresses;
+    with `external_db` (setting db_host) the db role is no host's."""
     found = [
         f"No {role} host: list at least one in {ROLE_HOSTS[role]} (or {HOSTS})."
         for role in ("web", "app")
         if not roles.get(role)
     ]
     databases = roles.get("db") or ()
-    if len(databases) != 1:
+    if not external_db and len(databases) != 1:
         found.append(
             f"{len(databases)} database hosts ({', '.join(databases) or 'none'}): name exactly one in "
             f"{ROLE_HOSTS['db']} (it defaults to {HOSTS})."

@@ -16,7 +16,7 @@ DB_PORT = 3306
 class Roles:
     web: tuple  # names of the web hosts, in inventory order
     app: tuple  # names of the app hosts; the first runs the migrations
-    db: str  # name of the database host
+    db: str | None  # name of the database host; None with an external database (setting db_host)
     addresses: tuple  # (name, private address) of every host
 
     def address(self, name):
@@ -24,7 +24,7 @@ class Roles:
 
     @property
     def hosts(self):
-        return tuple(dict.fromkeys((*self.web, *self.app, self.db)))
+        return tuple(dict.fromkeys(name for name in (*self.web, *self.app, self.db) if name))
 
     @property
     def migrating_host(self):
@@ -74,15 +74,17 @@ def private_address(data, name):
 
 
 def roles():
-    """The roles of the layout the current host belongs to."""
+    """The roles of the layout the current host belongs to. With an external database (setting
+    `db_host`), no host holds the db role, whatever the inventory's db group says."""
     groups = {role: tuple(inventory.groups.get(role) or ()) for role in ROLES}
+    external = bool(host.data.get("db_host"))
     if not any(groups.values()):
-        return Roles((host.name,), (host.name,), host.name, ((host.name, "127.0.0.1"),))
-    members = {member.name: member for role in ROLES for member in groups[role]}
+        return Roles((host.name,), (host.name,), None if external else host.name, ((host.name, "127.0.0.1"),))
+    members = {member.name: member for role in ROLES for member in groups[role] if role != "db" or not external}
     return Roles(
         web=tuple(member.name for member in groups["web"]),
         app=tuple(member.name for member in groups["app"]),
-        db=groups["db"][0].name,
+        db=None if external else groups["db"][0].name,
         addresses=tuple((name, private_address(member.data, name)) for name, member in members.items()),
     )
 

@@ -59,7 +59,7 @@ class Settings:
     rolling_batch_size: int
     db_name: str
     db_user: str
-    db_address: str
+    db_address: str  # where the app reaches MariaDB: the db host, or the external one (db_host)
     db_port: int
     db_lock_wait_seconds: int
     log_dir: str
@@ -176,8 +176,8 @@ def resolve(name, data, layout, cores, debian=12, python="3.11.2"):
         rolling_batch_size=value("rolling_batch_size"),
         db_name=value("db_name"),
         db_user=value("db_user"),
-        db_address=layout.db_address,
-        db_port=DB_PORT,
+        db_address=value("db_host") or layout.db_address,
+        db_port=value("db_port") if value("db_host") else DB_PORT,
         db_lock_wait_seconds=value("db_lock_wait_seconds"),
         log_dir=value("log_dir") or f"/var/log/{value('app_name')}",
         static_dir=f"{paths.current}/{value('static_path').strip('/')}",

@@ -27,6 +27,8 @@ rolling_batch_size = 1  # app hosts taken out and updated at a time in a rolling
 
 db_name = "microblog"  # MariaDB database (utf8, utf8_bin)
 db_user = "microblog"  # MariaDB user with rights on db_name alone
+db_host = None  # an external MariaDB/MySQL server (a managed database) instead of a db host; DB_PASSWORD from the env
+db_port = 3306  # the external database's port
 db_lock_wait_seconds = 60  # MariaDB's lock_wait_timeout: a migration waits no longer for a table another session holds
 
 log_dir = None  # gunicorn access and error logs; None = /var/log/<app_name>

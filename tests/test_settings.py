@@ -9,6 +9,7 @@ from pyinfra.api.exceptions import PyinfraError
 
 from core.checks import problems, roles_problems
 from core.render import render_text
+from core.roles import Roles
 from core.secrets import SECRET, Secrets, _parse
 from core.settings import known_constraints
 from core.system import debian_release
@@ -264,3 +265,14 @@ def test_any_other_system_is_refused_naming_what_it_runs_and_what_is_supported(l
     assert str(error.value) == (
         f"vps runs {found}: this deploy supports Debian 12 (bookworm) and Debian 13 (trixie) only. Nothing was changed."
     )
+
+
+def test_an_external_database_takes_the_place_of_the_db_host():
+    layout = Roles(web=("one",), app=("one",), db=None, addresses=(("one", "203.0.113.5"),))
+    s = settings_of(layout=layout, db_host="db.example.net", db_port=3307)
+    assert (s.db_address, s.db_port, s.is_db, layout.hosts) == ("db.example.net", 3307, False, ("one",))
+    assert settings_of(db_port=3307).db_port == 3306  # the db host's MariaDB listens where the deploy puts it
+    assert roles_problems({"web": ["one"], "app": ["one"], "db": []}, {"one": "203.0.113.5"}, external_db=True) == []
+    assert "database hosts" in roles_problems({"web": ["one"], "app": ["one"], "db": []}, {"one": "203.0.113.5"})[0]
+    found = problems(data(tls="self-signed", db_host="db.example.net; rm", db_port=0))
+    assert any("`db_host`" in problem for problem in found) and any("`db_port`" in problem for problem in found)
