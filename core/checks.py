@@ -32,7 +32,7 @@ POSITIVE_INTEGERS = (
     "release_lock_seconds "
     "git_timeout_seconds build_timeout_seconds migrate_timeout_seconds db_lock_wait_seconds"
 ).split()
-BOOLEANS = ("expose_upstream_addr", "acme_staging", "hsts", "firewall")
+BOOLEANS = ("expose_upstream_addr", "acme_staging", "hsts", "firewall", "maintenance_for_breaking_migrations")
 
 
 def is_git_url(repo):

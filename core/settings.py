@@ -94,6 +94,7 @@ class Settings:
     hooks_before_migrate: tuple  # ((argv), ...) run in a new release before its migration
     hooks_after_switch: tuple  # ((argv), ...) run in a release once it serves
     backups_nightly_keep: int
+    maintenance_for_breaking_migrations: bool
     backup_time: str  # HH:MM of the nightly dump
     maintenance_page: str | None  # the local HTML file of the 503 page; None: the template
     server_addresses: tuple  # every host's private address: their requests pass maintenance
@@ -211,6 +212,7 @@ def resolve(name, data, layout, cores, debian=12, python="3.11.2"):
         hooks_before_migrate=hook_commands(value("hooks_before_migrate")),
         hooks_after_switch=hook_commands(value("hooks_after_switch")),
         backups_nightly_keep=value("backups_nightly_keep"),
+        maintenance_for_breaking_migrations=value("maintenance_for_breaking_migrations"),
         backup_time=value("backup_time"),
         maintenance_page=os.path.expanduser(value("maintenance_page")) if value("maintenance_page") else None,
         server_addresses=tuple(sorted({layout.address(each) for each in layout.hosts if is_ip(layout.address(each))})),

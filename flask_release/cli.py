@@ -30,7 +30,7 @@ import json
 import os
 import sys
 
-from . import app_env, nginx
+from . import app_env
 from .backups import Backups
 from .config import Config
 from .identity import Refused
@@ -123,8 +123,7 @@ def run(args, steps):
         if command == "deploy":
             serving = steps.state.serving
             steps.say(f"release {serving} -> {release}" if serving else f"first release: {release}")
-            before, dump = steps.migrate()
-            steps.switch(undo={"before": before, "dump": dump})
+            steps.switch(undo=steps.migrate())
     elif command in ("migrate", "switch") and not steps.state["pending"]:
         steps.say(f"no release waits for its {command} here: nothing to do")
     elif command == "migrate":
@@ -153,10 +152,7 @@ def run(args, steps):
 
 
 def maintenance(steps, on):
-    link = steps.config.maintenance_link
-    if not link:
-        raise Refused("this host serves no site (not a web host): maintenance is a web host's.")
-    changed = nginx.relink(steps.runner, link, os.path.basename(steps.paths.maintenance_rules) if on else None)
+    changed = steps.maintenance(on)
     mode = "in maintenance (503)" if on else "live"
     steps.say(f"the site is {mode}" + ("" if changed else " already"))
 

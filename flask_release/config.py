@@ -136,6 +136,7 @@ class Config:
     migrate_seconds: int
     hooks_before_migrate: tuple  # commands (argv) run in a new release before its migration
     hooks_after_switch: tuple  # commands (argv) run in a release once it serves
+    maintenance_for_breaking_migrations: bool  # the site in maintenance around them (one-go deploys)
     backups_nightly_keep: int  # nightly dumps kept, apart from those releases and operators take
     roles: tuple  # this host's: web, app, db
     maintenance_link: str | None  # on a web host: the link that puts its nginx site in maintenance

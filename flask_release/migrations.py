@@ -3,7 +3,18 @@ when a migration fails: by the release's own downgrade, then by dropping the tab
 tables it changed come back from the dump, once the dump is verified, so no more is lost than
 the failed migration touched."""
 
+from .database import REVISION
 from .run import Failed, Interrupted, shielded
+
+# The revisions `flask db upgrade` would apply (above the database's, argv[1]) whose migration
+# script says `backward_compatible = False`: alembic reads them in the release's venv, as the app user.
+BREAKING_CHECK = (
+    "import sys; from alembic.config import Config; from alembic.script import ScriptDirectory; "
+    "config = Config(); config.set_main_option('script_location', 'migrations'); "
+    "script = ScriptDirectory.from_config(config); "
+    "[print(script.revision) for script in script.iterate_revisions('heads', sys.argv[1] or 'base') "
+    "if getattr(script.module, 'backward_compatible', True) is False]"
+)
 
 
 class Migrations:
@@ -27,6 +38,29 @@ class Migrations:
             self.say("migrations = off: the schema stays as it is")
         else:
             self.say(f"{release} has no migrations/env.py (migrations = auto): the schema stays as it is")
+
+    def breaking(self, release):
+        """The revisions the migration of `release` would apply that are marked as not backward
+        compatible (the serving release cannot run on them): the site goes into maintenance
+        around such a migration, with `maintenance_for_breaking_migrations`."""
+        if not self.config.maintenance_for_breaking_migrations or not self.present(release):
+            return []
+        folder = self.builder.folder(release)
+        check = [f"{folder}/venv/bin/python3", "-c", BREAKING_CHECK, self.database.revision() or ""]
+        result = self.runner.run(
+            [self.config.paths.program, "app-exec", *check],
+            what="reading which migrations are backward compatible",
+            timeout=120,
+            as_app=True,
+            cwd=folder,
+            capture=True,
+            check=False,
+        )
+        lines = result.out.decode(errors="replace").split()
+        if result.code != 0 or not all(REVISION.match(line) for line in lines):
+            self.say(f"which migrations of {release} are backward compatible is unknown: no maintenance for them")
+            return []
+        return lines
 
     def flask(self, release, *args):
         folder = self.builder.folder(release)

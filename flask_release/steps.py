@@ -7,8 +7,10 @@ interrupted one is undone by the next run:
   rollback  the database down to the previous release's revision, then the switch back
 """
 
+import os
 import time
 
+from . import nginx
 from .build import Builder
 from .database import Database
 from .hooks import Hooks
@@ -82,6 +84,9 @@ class Steps:
         except Failed as error:
             message = f"building release {target.name} failed ({error}); {still_serves(previous)}."
             raise Failed(message) from None
+        if (self.state["pending"] or {}).get("release") == release:  # built and checked by the build phase
+            self.journal(None)
+            return release
         try:
             self.builder.check_imports(release)
         except Failed:
@@ -92,26 +97,35 @@ class Steps:
             self.hooks.run("before_migrate", release)
         except Failed as error:
             raise Failed(f"{release} is not released: {error}; {still_serves(previous)}.") from None
-        self.state["pending"] = {"release": release, "previous": previous}
+        breaking = self.migrations.breaking(release)
+        self.state["pending"] = {"release": release, "previous": previous, "breaking": breaking}
         self.journal(None)
         return release
 
     def migrate(self, phase=False):
         """Backs the database up and migrates it for the pending release; a failed migration is
         undone. Returns what the undo of a later step needs. Alone (`phase`, several app hosts),
-        the migration then stands: the hosts switch to it one by one."""
+        the migration then stands: the hosts switch to it one by one. In one go, on a host whose
+        nginx serves the site, migrations marked as not backward compatible run with the site in
+        maintenance until the switch (the deploy does that for web hosts elsewhere)."""
         release, previous = self.pending()
         before = self.database.snapshot()
         dump = None
         if previous:
             dump = self.database.dump(previous)
             self.say(f"database backed up to {dump['path']}")
-        self.journal("migrate", release=release, previous=previous, before=before, dump=dump)
+        breaking = self.state["pending"].get("breaking") if previous and not phase else None
+        maintenance = bool(breaking and self.config.maintenance_link) and self.maintenance(True)
+        if maintenance:
+            self.say(f"the site is in maintenance: migration {', '.join(breaking)} is not backward compatible")
+        undo = {"before": before, "dump": dump, "maintenance": maintenance}
+        self.journal("migrate", release=release, previous=previous, undo=undo)
         try:
             self.migrations.upgrade(release)
         except (Failed, Interrupted) as error:
             with shielded():
                 self.migrations.undo(release, before, dump, previous)
+                self.end_maintenance(undo)
                 self.journal(None)
             if isinstance(error, Interrupted):
                 raise
@@ -121,7 +135,7 @@ class Steps:
             ) from None
         if phase:
             self.journal(None)
-        return before, dump
+        return undo
 
     def switch(self, undo=None):
         """Serves the pending release (blue-green); when it fails its health check the live color
@@ -143,6 +157,7 @@ class Steps:
                     with shielded():
                         self.switcher.serve(previous)
         if healthy:
+            self.end_maintenance(undo)
             self.finish(release, previous)
             return
         if not previous and self.switcher.live:  # the first release: nothing to go back to, it stays
@@ -170,8 +185,21 @@ class Steps:
         self.switcher.restore(stop=self.switcher.idle)
         if undo is not None:
             self.migrations.undo(release, undo["before"], undo["dump"], previous)
+            self.end_maintenance(undo)
         self.state["pending"] = None
         self.journal(None)
+
+    def maintenance(self, on):
+        """This web host's nginx site in maintenance (503), or live; whether that changed it."""
+        if not self.config.maintenance_link:
+            raise Refused("this host serves no site (not a web host): maintenance is a web host's.")
+        rules = os.path.basename(self.paths.maintenance_rules) if on else None
+        return nginx.relink(self.runner, self.config.maintenance_link, rules)
+
+    def end_maintenance(self, undo):
+        """The site live again, when the migration of this run put it in maintenance."""
+        if undo and undo.get("maintenance") and self.maintenance(False):
+            self.say("the site is live again")
 
     def reload(self):
         """The serving release started again in the other color, with the settings as they are
@@ -261,7 +289,9 @@ class Steps:
         self.say(f"an earlier run stopped during its {journal['step']} step ({journal['at']}): finishing that first")
         with shielded():
             if journal["step"] == "migrate":
-                self.migrations.undo(journal["release"], journal["before"], journal["dump"], journal["previous"])
+                undo = journal.get("undo") or journal  # (an earlier version kept before and dump beside)
+                self.migrations.undo(journal["release"], undo["before"], undo["dump"], journal["previous"])
+                self.end_maintenance(undo)
                 self.state["pending"] = None
             elif journal["step"] == "switch":
                 self.go_back(journal["release"], journal["previous"], journal["undo"])

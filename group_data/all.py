@@ -64,5 +64,6 @@ build_timeout_seconds = 1200  # longest pip install of a release's requirements
 migrate_timeout_seconds = 600  # longest `flask db upgrade` (or downgrade, or restore of a dump)
 hooks_before_migrate = ()  # commands run as the app user in a new release before its migration, e.g. ["flask db check"]
 hooks_after_switch = ()  # commands run as the app user in a release once it serves; one that fails rolls it back
+maintenance_for_breaking_migrations = True  # maintenance while migrations marked `backward_compatible = False` run
 maintenance_page = None  # local HTML file of the 503 page of `make maintenance`; None = templates/maintenance.html.j2
 firewall = True  # ufw: deny incoming traffic except SSH, 80 and 443

@@ -10,7 +10,7 @@ from core.settings import settings
 from core.source import plan
 from core.tls import certificate_for
 from operations.nginx import site
-from operations.release import on_hosts, run_program
+from operations.release import breaking_migrations, on_hosts, run_program
 from tasks.nginx import site_config, site_paths
 
 BY = ["--by", f"{getpass.getuser()}@{socket.gethostname()}"]
@@ -68,7 +68,21 @@ def release_app():
     first = plans[changed[0]]
     change = f"{first.serving} -> {first.wanted}" if first.serving else f"{first.wanted} (the first)"
     arguments = target_arguments(plans[host.name]) if s.is_app else []
-    if len(s.roles.app) == 1:
+    one_go = len(s.roles.app) == 1  # one app host: build, migrate and switch in one transaction
+    # web hosts the app host's own release program cannot put in maintenance around a migration
+    # that is not backward compatible: the deploy does, once the build has told
+    other_webs = [name for name in s.roles.web if not one_go or name != s.roles.migrating_host]
+    if not one_go or (other_webs and first.serving):
+        on_hosts(
+            name=f"Build {first.wanted} on {', '.join(s.roles.app)}",
+            hosts=list(s.roles.app),
+            program=s.paths.program,
+            arguments=[*BY, "build", *arguments],
+            note_breaking=s.roles.migrating_host,
+        )
+        if other_webs and first.serving:
+            maintenance(s, other_webs, "on")
+    if one_go:
         if s.is_app:
             run_program(
                 name=f"Release {change}",
@@ -78,17 +92,26 @@ def release_app():
                 pip_key=s.pip_key,
                 report=True,
             )
-        return
+    else:
+        on_hosts(
+            name=f"Migrate the database once, on {s.roles.migrating_host}",
+            hosts=[s.roles.migrating_host],
+            program=s.paths.program,
+            arguments=[*BY, "migrate"],
+        )
+        rolling(s, changed, f"Switch to {first.wanted}:", [*BY, "switch"])
+    if other_webs and first.serving:
+        maintenance(s, other_webs, "off")
+
+
+def maintenance(s, webs, mode):
+    """The web hosts `webs` in maintenance (`mode` on) or live (off) around a migration that is not
+    backward compatible, when the release built has one."""
     on_hosts(
-        name=f"Build {first.wanted} on {', '.join(s.roles.app)}",
-        hosts=list(s.roles.app),
+        name=f"Site {'in maintenance' if mode == 'on' else 'live again'} on {', '.join(webs)}: a migration "
+        "is not backward compatible",
+        hosts=webs,
         program=s.paths.program,
-        arguments=[*BY, "build", *arguments],
+        arguments=["maintenance", mode],
+        _if=lambda: breaking_migrations() and s.maintenance_for_breaking_migrations,
     )
-    on_hosts(
-        name=f"Migrate the database once, on {s.roles.migrating_host}",
-        hosts=[s.roles.migrating_host],
-        program=s.paths.program,
-        arguments=[*BY, "migrate"],
-    )
-    rolling(s, changed, f"Switch to {first.wanted}:", [*BY, "switch"])

@@ -109,6 +109,14 @@ def migration(revision, down_revision, message, upgrade, downgrade):
     )
 
 
+def breaking_column(revision, down_revision, seconds=3):
+    """(path, text) of a migration marked as not backward compatible that adds post.title, taking
+    `seconds` (MariaDB's SLEEP): long enough to be seen by a client."""
+    upgrade = f"op.add_column('post', sa.Column('title', sa.Text()))\nop.execute('SELECT SLEEP({seconds})')"
+    path, text = migration(revision, down_revision, "post title", upgrade, "op.drop_column('post', 'title')")
+    return path, text + "\n\n# The release before this one cannot run on this schema.\nbackward_compatible = False\n"
+
+
 def build(dest, source=SOURCE):
     if os.path.exists(dest):
         shutil.rmtree(dest)

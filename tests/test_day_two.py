@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from testbed.client import http_get
-from testbed.repos import new_table
+from testbed.client import Load, http_get
+from testbed.repos import breaking_column, new_table
 from testbed.servers import PROGRAM, ROOT
 
 pytestmark = pytest.mark.e2e
@@ -205,3 +205,18 @@ def test_history_lists_the_update_the_rollback_and_the_failures_with_operator_an
     entries = json.loads(server.make("history", JSON=1).stdout)["local-server"]
     assert entries[-1]["event"] == "rollback" and entries[-1]["seconds"]["total"] > 0
     print("\n".join(lines))
+
+
+def test_a_migration_marked_not_backward_compatible_runs_with_the_site_in_maintenance(server, repo):
+    repo.release("v1.3.0", files=[breaking_column("0003", "0002")])
+    with Load(server.https_url + "/", rate=20) as load:
+        result = server.deploy()
+    assert result.returncode == 0, result.output[-3000:]
+    log = server.sh("tail -n 40 /var/lib/microblog/release.log")
+    assert "the site is in maintenance: migration 0003 is not backward compatible" in log
+    assert log.index("maintenance: migration 0003") < log.index("Running upgrade 0002 -> 0003")
+    assert log.index("Running upgrade 0002 -> 0003") < log.index("the site is live again")
+    print(f"update to a breaking migration under load: {load.summary()}")
+    assert load.failures and {status for _, status in load.failures} == {503}, load.failures[:5]
+    assert server.serving()[0] == "v1.3.0" and http_get(server.https_url + "/")[0] == 200
+    assert status(server)[1]["maintenance"] is False

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from testbed.client import Load, http_get
-from testbed.repos import new_table
+from testbed.repos import breaking_column, new_table
 from testbed.servers import APP_DIR, Cluster, changed_operations
 
 pytestmark = pytest.mark.e2e
@@ -200,3 +200,16 @@ def test_status_history_and_logs_cover_every_host_of_the_layout(cluster, first_d
         assert stopped.returncode != 0 and f"{names[app]} [app]: UNHEALTHY" in stopped.stdout
     finally:
         app.sh(f"supervisorctl start {app.live_program()}")
+
+
+def test_web_hosts_go_into_maintenance_around_a_migration_not_backward_compatible(cluster, repo, first_deploy):
+    repo.release("v1.3.0", files=[breaking_column("0003", "0002")])
+    with Load(cluster.url + "/", rate=20) as load:
+        result = cluster.deploy("--json")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    changed = changed_operations(result)
+    maintenance = [name.split(" | ")[-1].split(" on ")[0] for name in changed if "not backward compatible" in name]
+    assert maintenance == ["Site in maintenance", "Site live again"], changed
+    print(f"rolling update to a breaking migration under load: {load.summary()}")
+    assert load.failures and {status for _, status in load.failures} == {503}, load.failures[:5]
+    assert {title for _, _, title in answers(cluster)} == {"Microblog v1.3.0"}

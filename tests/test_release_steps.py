@@ -58,6 +58,7 @@ def config(tmp_path, **overrides):
         roles=("app", "db", "web"),
         maintenance_link=None,
         certificate=None,
+        maintenance_for_breaking_migrations=True,
     )
     values.update(overrides)
     return Config(**values)
