@@ -12,7 +12,7 @@
   start-live                the live color started (supervisor runs it at boot)
   report [--json]           how this host does (release, gunicorn, health, certificate, MariaDB,
                             backups, disk, firewall): exit status 1 when anything is unhealthy
-  history [--json]          every release, rollback and failure: who, when, which commit, how long
+  history [--json]          every release, rollback, restore and failure: who, when, which commit, how long
   backup [--nightly] | backups [--json] | restore [--dump NAME]
                             a dump of the database now; the dumps kept; one restored (default:
                             the newest), after a dump of the database as it is

@@ -85,9 +85,12 @@ class State:
         pending = (self.data["pending"] or {}).get("release")
         return set(recent[:keep]) | {name for name in (self.serving, pending) if name}
 
+    def _record(self, entry):
+        self.data["history"] = [*self.data["history"], entry][-HISTORY_KEEP:]
+
     def record_deploy(self, release, revision, by, seconds=None):
         info = self.data["releases"][release]
-        self.data["history"].append(
+        self._record(
             {
                 "event": "deploy",
                 "release": release,
@@ -99,20 +102,17 @@ class State:
                 "seconds": seconds or {},
             }
         )
-        self.data["history"] = self.data["history"][-HISTORY_KEEP:]
         self.data["serving"] = release
         self.data["pending"] = None
 
     def record_restore(self, dump, revision, by):
         """A dump restored over the database (`release` names the dump), for the history."""
-        entry = {"event": "restore", "release": dump, "revision": revision, "at": now(), "by": by}
-        self.data["history"] = [*self.data["history"], entry][-HISTORY_KEEP:]
+        self._record({"event": "restore", "release": dump, "revision": revision, "at": now(), "by": by})
 
     def record_failure(self, command, release, by, detail, seconds):
         """A release or rollback that failed (what serves is as the message says), for the history."""
         entry = {"event": "failed", "command": command, "release": release, "at": now(), "by": by}
-        self.data["history"].append({**entry, "detail": detail, "seconds": seconds})
-        self.data["history"] = self.data["history"][-HISTORY_KEEP:]
+        self._record({**entry, "detail": detail, "seconds": seconds})
 
     def record_rollback(self, index, by, seconds=None):
         """The entry at `index` serves again; the ones after it no longer count as served."""
@@ -122,7 +122,7 @@ class State:
             if entry["event"] == "deploy":
                 entry["rolled_back"] = True
         self.data["serving"] = history[index]["release"]
-        history.append(
+        self._record(
             {
                 "event": "rollback",
                 "release": self.serving,

@@ -155,7 +155,14 @@ class Steps:
                 healthy, failure = False, f"failed: {error}"
                 if previous:  # the release that served before, started again and switched back to
                     with shielded():
-                        self.switcher.serve(previous)
+                        back, detail = self.switcher.serve(previous)
+                    if not back:  # the new release keeps serving, on the migrated schema
+                        self.end_maintenance(undo)
+                        self.finish(release, previous)
+                        raise Failed(
+                            f"{release} {failure}, and {previous} fails its health check ({detail}): {release} "
+                            "still serves."
+                        ) from None
         if healthy:
             self.end_maintenance(undo)
             self.finish(release, previous)
