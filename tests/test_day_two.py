@@ -153,9 +153,10 @@ def test_maintenance_answers_503_to_users_but_passes_the_health_checks_then_live
         assert server.sh(f"{PROGRAM} check") == "[microblog] healthy: HTTP 200"  # the servers' own checks pass
         code, found = status(server)
         assert code == 0 and found["maintenance"] is True
-        deploy = server.deploy()  # a deploy meanwhile checks the site and passes
+        deploy = server.deploy("--data", "health_check_path=/health")  # a deploy meanwhile checks the site
         assert deploy.returncode == 0, deploy.output[-3000:]
         assert http_get(server.https_url + "/")[0] == 503  # and leaves it in maintenance
+        assert http_get(server.https_url + "/health")[0] == 404  # the health path is the app's (it has none)
     finally:
         result = server.make("live")
     assert result.returncode == 0 and "the site is live" in result.stdout

@@ -48,6 +48,31 @@ def test_nginx_site_proxies_to_gunicorn_serves_static_and_acme():
     assert "server_name example.org www.example.org;" in text and "server_tokens off;" in text
 
 
+def test_maintenance_rules_are_included_where_users_go_and_the_servers_and_health_path_pass():
+    s = settings_of(domain="example.org", layout=SPREAD, name="web", health_check_path="/health?full=1")
+    text = site(s, certificate=CERTIFICATE)
+    geo = re.search(r"geo \$microblog_from_servers \{(.*?)\}", text, re.S).group(1).split()
+    assert geo == ["default", "0;", "127.0.0.1", "1;", "::1", "1;"] + [
+        word for address in ("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4") for word in (address, "1;")
+    ]
+    include = "include /etc/nginx/microblog/maintenance[.]conf;"  # a glob: no file, no rules
+    for location in ("location / {", "location /static/ {"):
+        assert include in text.rsplit(location, 1)[1].split("}", 1)[0]  # the site's, not the redirect's
+    assert include not in text.split('location = "/health" {', 1)[1].split("}", 1)[0]
+    assert "error_page 503 @maintenance;" in text and "try_files /maintenance.html =503;" in text
+    assert 'location = "/' not in site(settings_of(domain="example.org"))  # health path / is the site itself
+    rules = render_text("maintenance.conf.j2", s)
+    assert "if ($microblog_from_servers = 0) {\n    return 503;\n}" in rules
+    assert "example.org is being updated" in render_text("maintenance.html.j2", s)
+
+
+def test_the_nightly_backup_timer_runs_the_release_program():
+    s = settings_of(backup_time="04:15")
+    assert "OnCalendar=*-*-* 04:15:00" in render_text("backup.timer.j2", s)
+    service = render_text("backup.service.j2", s)
+    assert "ExecStart=/usr/local/sbin/microblog-release --by nightly-timer backup --nightly" in service
+
+
 def test_forwarding_headers_are_nginx_s_alone():
     text = site()
     assert "$proxy_add_x_forwarded_for" not in text
