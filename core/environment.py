@@ -1,7 +1,9 @@
 """The environment variables of the deploy (also read from a local .env), each named once here."""
 
+import getpass
 import os
 import re
+import socket
 
 from dotenv import load_dotenv
 
@@ -16,6 +18,7 @@ APP_REPO = "APP_REPO"  # the local server's `repo`
 SECRET_KEY = "SECRET_KEY"  # noqa: S105 (the variable's name, not a secret)
 DB_PASSWORD = "DB_PASSWORD"  # noqa: S105 (the variable's name, not a secret)
 HOST_VARIABLES = (HOSTS, *ROLE_HOSTS.values())
+OPERATOR = f"{getpass.getuser()}@{socket.gethostname()}"  # who deploys, for the servers' history
 
 load_dotenv()
 

@@ -23,9 +23,10 @@ from core.settings import settings
 
 # Printable ASCII but space, quotes, backslash and $: what .env files, URLs and MariaDB's option
 # files all keep as it is.
-SECRET = re.compile(r"^[!#%&()*+,\-./0-9:;<=>?@A-Z\[\]^_a-z{|}~]{16,200}$")
+KEPT_AS_IS = r"[!#%&()*+,\-./0-9:;<=>?@A-Z\[\]^_a-z{|}~]"
+SECRET = re.compile(rf"^{KEPT_AS_IS}{{16,200}}$")
 # The app's own secrets (API keys, a mail password): any length, the same characters.
-APP_SECRET = re.compile(r"^[!#%&()*+,\-./0-9:;<=>?@A-Z\[\]^_a-z{|}~]{1,1000}$")
+APP_SECRET = re.compile(rf"^{KEPT_AS_IS}{{1,1000}}$")
 SECRET_RULE = (
     "at least 16 characters of letters, digits and punctuation other than quotes (' \" `), backslash and $, "  # noqa: S105
     "no spaces"

@@ -1,10 +1,8 @@
-import getpass
-import socket
-
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import systemd
 
+from core.environment import OPERATOR
 from core.roles import host_named
 from core.settings import settings
 from core.source import plan
@@ -13,7 +11,7 @@ from operations.nginx import site
 from operations.release import breaking_migrations, on_hosts, run_program
 from tasks.nginx import site_config, site_paths
 
-BY = ["--by", f"{getpass.getuser()}@{socket.gethostname()}"]
+BY = ["--by", OPERATOR]
 
 
 def target_arguments(release):

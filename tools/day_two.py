@@ -5,22 +5,20 @@ Usage: python -m tools.day_two COMMAND [options]; `make help` lists the targets.
 
 import argparse
 import concurrent.futures
-import getpass
 import json
 import os
 import runpy
 import shlex
-import socket
 import subprocess
 import sys
 import threading
 
 import inventory
+from core.environment import OPERATOR
 from flask_release.config import Paths
 from flask_release.run import SAFE_PATH
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BY = f"{getpass.getuser()}@{socket.gethostname()}"
 
 
 def defaults():
@@ -54,7 +52,7 @@ class Host:
         return argv + [f"sudo -n -- sh -c {shlex.quote(remote)}" if data.get("_sudo") else remote]
 
     def program(self, *arguments):
-        return shlex.join([self.paths.program, "--by", BY, *arguments])
+        return shlex.join([self.paths.program, "--by", OPERATOR, *arguments])
 
     def run(self, remote):
         """(exit status, output) of `remote` on the host."""
