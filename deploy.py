@@ -27,11 +27,12 @@ from tasks.venv import app_environment
 preflight.checked(state)
 s = settings()
 
-if converged() and not releasing():
+unchanged = converged()
+if unchanged and not releasing():
     serving = f"{plan(host).serving} serves already and " if s.is_app else ""
     logger.info(f"{s.name}: {serving}nothing changed since the last deploy: checking that the site serves")
     site_serves(converged=True)
-elif converged() and len(s.roles.hosts) == 1:  # (several hosts take the same steps: the full path)
+elif unchanged and len(s.roles.hosts) == 1:  # (several hosts take the same steps: the full path)
     logger.info(f"{s.name}: nothing changed since the last deploy but the release")
     app_source(folders=False)
     release_app()

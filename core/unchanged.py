@@ -9,15 +9,13 @@ from core.secrets import app_secrets
 from core.settings import settings
 from core.source import plan
 
-_said = set()
-
 
 def converged():
     """The host holds what the last good deploy left, with the same settings, secrets and code;
-    the apt cache is fresh and the certificate valid for a day more. A new release may wait."""
+    the apt cache is fresh and the certificate valid for a day more. A new release may wait.
+    Says why every task runs when it does not."""
     difference = _difference()
-    if difference and host.name not in _said:
-        _said.add(host.name)
+    if difference:
         logger.info(f"{host.name}: every task runs: {difference}")
     return not difference
 
