@@ -31,7 +31,6 @@ import os
 import sys
 
 from . import app_env
-from .backups import Backups
 from .config import Config
 from .identity import Refused
 from .report import report
@@ -142,9 +141,9 @@ def run(args, steps):
     elif command == "start-live":
         steps.switcher.start_live()
     elif command == "backup":
-        Backups(steps.runner, steps.database, steps.config).take(nightly=args.nightly)
+        steps.backups.take(nightly=args.nightly)
     elif command == "restore":
-        steps.state.record_restore(*Backups(steps.runner, steps.database, steps.config).restore(args.dump), steps.by)
+        steps.state.record_restore(*steps.backups.restore(args.dump), steps.by)
         steps.state.save()
     elif command == "maintenance":
         maintenance(steps, args.mode == "on")
@@ -183,11 +182,11 @@ def read_only(args, steps):
             steps.say(("healthy: " if healthy else "unhealthy: ") + detail)
         return 0 if healthy or args.json else 1
     if args.command == "report":
-        found = report(steps.config, steps, Backups(steps.runner, steps.database, steps.config))
+        found = report(steps)
         print(json.dumps(found, sort_keys=True) if args.json else "\n".join(found["problems"]) or "healthy")
         return 0 if found["healthy"] else 1
     if args.command == "backups":
-        kept = Backups(steps.runner, steps.database, steps.config).listing()
+        kept = steps.backups.listing()
         print(json.dumps(kept) if args.json else "\n".join(f"{d['name']} {d['size']} bytes" for d in kept))
         return 0
     if args.command == "history":

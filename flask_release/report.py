@@ -2,6 +2,7 @@
 reads is the host's own (supervisor, nginx, the certificate, MariaDB, ufw); anything that should
 wake an operator is listed in `problems`, which makes the report unhealthy."""
 
+import os
 import shutil
 import subprocess
 import time
@@ -27,8 +28,8 @@ def _timed(check):
     return {"healthy": healthy, "detail": detail, "seconds": round(time.monotonic() - started, 3)}
 
 
-def report(config, steps, backups):
-    roles, state, problems = config.roles, steps.state, []
+def report(steps):
+    config, roles, state, problems = steps.config, steps.config.roles, steps.state, []
     found = {"roles": list(roles), "problems": problems}
     if "app" in roles:
         found["release"] = _release(state)
@@ -38,13 +39,13 @@ def report(config, steps, backups):
         except Failed as error:
             found["database"] = {"reachable": False, "detail": str(error)}
             problems.append(f"the app's database does not answer ({error})")
-        kept = backups.listing()
+        kept = steps.backups.listing()
         found["backup"] = kept[-1] if kept else None
     if "web" in roles:
         found["health"] = _timed(lambda: steps.service.health(0))
         if not found["health"]["healthy"]:
             problems.append(f"the site does not pass its health check: {found['health']['detail']}")
-        found["maintenance"] = bool(config.maintenance_link) and _output(["readlink", config.maintenance_link]) != ""
+        found["maintenance"] = bool(config.maintenance_link) and os.path.islink(config.maintenance_link)
         if config.certificate:
             found["certificate"] = _certificate(config.certificate, problems)
     if "db" in roles:

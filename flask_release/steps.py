@@ -11,6 +11,7 @@ import os
 import time
 
 from . import nginx
+from .backups import Backups
 from .build import Builder
 from .database import Database
 from .hooks import Hooks
@@ -38,6 +39,7 @@ class Steps:
         self.migrations = Migrations(runner, self.database, self.builder, config)
         self.switcher = Switch(runner, state, self.builder, self.service, self.paths)
         self.hooks = Hooks(runner, self.builder, config)
+        self.backups = Backups(runner, self.database, config)
         self.say = runner.say
         self.started, self.marks = time.monotonic(), []
         self.attempt = None  # the release this run tries to serve, for the history when it fails

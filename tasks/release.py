@@ -68,9 +68,10 @@ def release_app():
     arguments = target_arguments(plans[host.name]) if s.is_app else []
     one_go = len(s.roles.app) == 1  # one app host: build, migrate and switch in one transaction
     # web hosts the app host's own release program cannot put in maintenance around a migration
-    # that is not backward compatible: the deploy does, once the build has told
-    other_webs = [name for name in s.roles.web if not one_go or name != s.roles.migrating_host]
-    if not one_go or (other_webs and first.serving):
+    # that is not backward compatible: the deploy does, once the build has told (a first release
+    # has no users to keep out)
+    other_webs = [name for name in s.roles.web if not one_go or name != s.roles.migrating_host] if first.serving else []
+    if not one_go or other_webs:
         on_hosts(
             name=f"Build {first.wanted} on {', '.join(s.roles.app)}",
             hosts=list(s.roles.app),
@@ -78,7 +79,7 @@ def release_app():
             arguments=[*BY, "build", *arguments],
             note_breaking=s.roles.migrating_host,
         )
-        if other_webs and first.serving:
+        if other_webs:
             maintenance(s, other_webs, "on")
     if one_go:
         if s.is_app:
@@ -98,18 +99,19 @@ def release_app():
             arguments=[*BY, "migrate"],
         )
         rolling(s, changed, f"Switch to {first.wanted}:", [*BY, "switch"])
-    if other_webs and first.serving:
+    if other_webs:
         maintenance(s, other_webs, "off")
 
 
 def maintenance(s, webs, mode):
     """The web hosts `webs` in maintenance (`mode` on) or live (off) around a migration that is not
-    backward compatible, when the release built has one."""
+    backward compatible, when the release built has one (maintenance_for_breaking_migrations: the
+    build tells none otherwise)."""
     on_hosts(
         name=f"Site {'in maintenance' if mode == 'on' else 'live again'} on {', '.join(webs)}: a migration "
         "is not backward compatible",
         hosts=webs,
         program=s.paths.program,
         arguments=["maintenance", mode],
-        _if=lambda: breaking_migrations() and s.maintenance_for_breaking_migrations,
+        _if=breaking_migrations,
     )

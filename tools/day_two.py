@@ -15,6 +15,7 @@ import threading
 
 import inventory
 from core.environment import OPERATOR
+from flask_release.cli import history_line
 from flask_release.config import Paths
 from flask_release.run import SAFE_PATH
 
@@ -261,8 +262,6 @@ def history(args):
     if args.json:
         print(json.dumps(entries, indent=1))
         return 0
-    from flask_release.cli import history_line
-
     for name, found in entries.items():
         for entry in found:
             print(f"[{name}] {history_line(entry)}")
