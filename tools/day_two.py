@@ -153,25 +153,34 @@ def describe(name, found):
 # --- logs and shell ---------------------------------------------------------------------------
 
 
-def log_files(host):
-    files = []
+def log_sources(host):
+    """[(reader, files)] of the host's logs: gunicorn's are read as the app user (root follows no
+    link in the folder the app user writes to), nginx's as root."""
+    sources = []
     if "app" in host.roles:
         log_dir = host.data.get("log_dir") or f"/var/log/{host.data['app_name']}"
-        files += [f"{log_dir}/access.log", f"{log_dir}/error.log"]
+        sources.append((host.data["app_user"], [f"{log_dir}/access.log", f"{log_dir}/error.log"]))
     if "web" in host.roles:
-        files += ["/var/log/nginx/access.log", "/var/log/nginx/error.log"]
-    return files
+        sources.append((None, ["/var/log/nginx/access.log", "/var/log/nginx/error.log"]))
+    return sources
 
 
 def logs(args):
     """The app's (gunicorn) and nginx's logs of each host, each line prefixed by the host's name."""
-    targets = [host for host in hosts() if log_files(host) and (not args.host or host.name == args.host)]
+    targets = [
+        (host, reader, files)
+        for host in hosts()
+        if not args.host or host.name == args.host
+        for reader, files in log_sources(host)
+    ]
     if not targets:
         sys.exit(f"no host named {args.host!r} holds logs: the inventory's are {', '.join(h.name for h in hosts())}")
     lock = threading.Lock()
 
-    def relay(host):
-        remote = shlex.join(["tail", "-q", "-n", str(args.lines), *(["-F"] if args.follow else []), *log_files(host)])
+    def relay(target):
+        host, reader, files = target
+        command = ["tail", "-q", "-n", str(args.lines), *(["-F"] if args.follow else []), *files]
+        remote = shlex.join(["runuser", "-u", reader, "--", *command] if reader else command)
         with subprocess.Popen(host.ssh(remote), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as tail:
             for line in tail.stdout:
                 with lock:
