@@ -69,7 +69,7 @@ def test_secrets_are_not_printed_at_any_verbosity_nor_in_command_lines(server, d
     for value in values:
         assert value not in result.output, verbosity
         assert value not in samples, verbosity
-    assert server.sh(f"grep -F -c {shlex.quote(values[0])} /etc/microblog/secrets.env") == "1"  # it was written
+    assert server.sh(f"grep -F -c -e {shlex.quote(values[0])} /etc/microblog/secrets.env") == "1"  # it was written
 
 
 def test_secrets_are_not_in_the_sudo_log_of_a_sudo_ssh_user(server, sudo_user):
