@@ -19,6 +19,7 @@ from tasks.git_latest_tag import app_source
 from tasks.health import site_serves
 from tasks.mysql import database
 from tasks.nginx import web_server
+from tasks.prebuild import release_built_ahead
 from tasks.program import release_program_installed
 from tasks.release import release_app
 from tasks.supervisor import app_server
@@ -39,12 +40,14 @@ elif unchanged and len(s.roles.hosts) == 1:  # (several hosts take the same step
     site_serves()
 else:
     system_packages()
-    firewall()
-    if s.is_db:
-        database()
     release_program_installed()
     if s.is_app:
         app_source()
+        release_built_ahead()  # pip works while the tasks below set the server up
+    firewall()
+    if s.is_db:
+        database()
+    if s.is_app:
         env_file = app_environment()
         if s.name == s.roles.migrating_host:
             nightly_backups()

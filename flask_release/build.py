@@ -3,6 +3,8 @@ requirements and pip settings (shared by releases that agree on both; with pypro
 per commit), gunicorn in it, a check that the app loads; and the removal of releases past
 `releases_keep`."""
 
+import time
+
 from .identity import check_immutable, venv_key
 from .run import Failed
 from .state import now
@@ -57,6 +59,7 @@ class Builder:
         if built:
             self.runner.say(f"release {release} already built")
             return release
+        started = time.monotonic()
         folder, partial = self.folder(release), f"{self.folder(release)}.partial"
         # what an interrupted build left (a folder in use stays: the next step says why)
         self.as_app("rm", "-rf", "--", partial, what="removing an unfinished build", check=False)
@@ -74,6 +77,7 @@ class Builder:
             "pip_key": self.config.pip_key,
             "venv": venv,
             "built": now(),
+            "build_seconds": round(time.monotonic() - started, 1),
         }
         self.state.save()
         return release

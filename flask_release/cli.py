@@ -5,6 +5,9 @@
                             build, migrate and switch in one transaction (one app host)
   build [--fetch] [--ref R] [--commit C] | migrate | switch
                             the same in phases, for a rolling update over several app hosts
+  prebuild [--fetch] [--ref R] [--commit C]
+                            the release's code and venv only, built ahead while the deploy does
+                            other work (a release waits for it up to git_seconds + build_seconds)
   rollback | rollback-switch | rollback-database
                             back to the previous release, in one go or in phases
   receive BUNDLE            the commits of a bundle the deploy shipped, into the repository
@@ -35,7 +38,7 @@ from .config import Config
 from .identity import Refused
 from .report import report
 from .run import Failed, Interrupted, Runner, handle_signals
-from .state import Lock, LockTimeout, State
+from .state import PREBUILD, Lock, LockTimeout, State
 from .steps import Steps
 
 READ_ONLY = {"status", "check", "report", "history", "backups"}
@@ -55,7 +58,7 @@ def parser():
     commands.add_parser("backup").add_argument("--nightly", action="store_true", help="kept by backups_nightly_keep")
     commands.add_parser("restore").add_argument("--dump", help="the dump's file name (default: the newest)")
     commands.add_parser("maintenance").add_argument("mode", choices=("on", "off"))
-    for name in ("deploy", "build"):
+    for name in ("deploy", "build", PREBUILD):
         command = commands.add_parser(name)
         command.add_argument("--fetch", action="store_true", help="fetch the repository URL first")
         command.add_argument("--ref", help="tag or branch (default: the `ref` setting, else the latest tag)")
@@ -90,8 +93,11 @@ def main(argv=None):
     try:
         if args.command in READ_ONLY:
             return read_only(args, Steps(config, runner, state, args.by))
-        with Lock(f"{paths.state_dir}/lock", config.lock_seconds):
+        ahead_seconds = config.git_seconds + config.build_seconds
+        with Lock(f"{paths.state_dir}/lock", config.lock_seconds, args.command, ahead_seconds):
             state = State(state.path)  # as the last transaction left it
+            if args.command == PREBUILD and state["journal"]:
+                return 0  # an interrupted run is the release's to recover, where the operator sees it
             steps = Steps(config, runner, state, args.by)
             steps.recover()
             try:
@@ -113,10 +119,13 @@ def main(argv=None):
 
 def run(args, steps):
     command = args.command
-    if command in ("deploy", "build"):
+    if command in ("deploy", "build", PREBUILD):
         target = steps.target(fetch=args.fetch, ref=args.ref, commit=args.commit)
         if steps.serves(target):
             steps.say(f"{steps.state.serving} serves already: nothing to update")
+            return 0
+        if command == PREBUILD:
+            steps.builder.build(target)
             return 0
         release = steps.build(target)
         if command == "deploy":

@@ -135,30 +135,40 @@ class State:
         )
 
 
+PREBUILD = "prebuild"  # the command of a build ahead, which a release waits out longer
+
+
 class LockTimeout(Exception):
     pass
 
 
 class Lock:
-    """One release transaction at a time, waiting at most `seconds` for the one running."""
+    """One release transaction at a time, waiting at most `seconds` for the one running, or up to
+    `ahead_seconds` for a prebuild (the deploy's own build, started while it does other work).
+    The holder writes its command into the file, for those waiting to tell which it is."""
 
-    def __init__(self, path, seconds):
-        self.path, self.seconds = path, seconds
+    def __init__(self, path, seconds, command="", ahead_seconds=0):
+        self.path, self.seconds, self.command, self.ahead_seconds = path, seconds, command, ahead_seconds
 
     def __enter__(self):
         self.descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        deadline = time.monotonic() + self.seconds
+        started = time.monotonic()
         while True:
             try:
                 fcntl.flock(self.descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                os.ftruncate(self.descriptor, 0)
+                os.pwrite(self.descriptor, self.command.encode(), 0)
                 return self
             except BlockingIOError:
-                if time.monotonic() >= deadline:
+                ahead = os.pread(self.descriptor, 64, 0) == PREBUILD.encode()
+                patience = max(self.seconds, self.ahead_seconds) if ahead else self.seconds
+                if time.monotonic() - started >= patience:
                     holder = lock_holder(self.descriptor)
                     os.close(self.descriptor)
+                    settings = "git_timeout_seconds + build_timeout_seconds" if ahead else "release_lock_seconds"
                     raise LockTimeout(
                         f"another release transaction holds {self.path}: {holder}. Waited "
-                        f"{self.seconds} s (setting release_lock_seconds): let it finish, or stop "
+                        f"{patience} s (setting {settings}): let it finish, or stop "
                         "that process, then deploy again."
                     ) from None
                 time.sleep(0.2)

@@ -81,6 +81,23 @@ def run_program(program: str, arguments: list, target=None, pip_key: str = "", r
 
 
 @operation(is_idempotent=False)
+def start_prebuild(program: str, arguments: list):
+    """Starts the release program's `prebuild` in the background, a transient systemd service of
+    its own (its output in the program's log, not the deploy's), and returns at once."""
+    yield StringCommand(
+        "systemd-run",
+        "--quiet",
+        "--collect",
+        "--service-type=exec",
+        QuoteString(f"--description={os.path.basename(program)} prebuild"),
+        "--property=StandardOutput=null",
+        "--property=StandardError=null",
+        QuoteString(program),
+        *(QuoteString(str(argument)) for argument in arguments),
+    )
+
+
+@operation(is_idempotent=False)
 def on_hosts(hosts: list, program: str, arguments: list, report: bool = False, note_breaking: str = ""):
     """Runs the release program on the hosts named in `hosts`; the others do nothing. Every host
     calls it at the same place of the deploy, so it runs once all before it is done everywhere.

@@ -83,28 +83,52 @@ def test_the_lock_is_taken_and_given_back(tmp_path):
         pass
 
 
-def test_a_held_lock_ends_the_wait_naming_the_holder_and_since_when(tmp_path):
-    path = str(tmp_path / "lock")
+def lock_holder_process(path, command, hold_seconds=60):
+    """Another process that takes the lock at `path` as the release program's `command` would."""
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import fcntl, os, sys, time; d = os.open(sys.argv[1], "
-            "os.O_RDWR | os.O_CREAT); fcntl.flock(d, fcntl.LOCK_EX); print('held', flush=True); "
-            "time.sleep(60)",
+            "import sys, time; from flask_release.state import Lock\n"
+            "with Lock(sys.argv[1], 1, sys.argv[2]): print('held', flush=True); time.sleep(float(sys.argv[3]))",
             path,
+            command,
+            str(hold_seconds),
         ],
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_held_lock_ends_the_wait_naming_the_holder_and_since_when(tmp_path):
+    path = str(tmp_path / "lock")
+    holder = lock_holder_process(path, "deploy")
     try:
-        assert holder.stdout.readline().strip() == "held"
         started = time.monotonic()
-        with pytest.raises(LockTimeout) as error, Lock(path, seconds=1):
+        with pytest.raises(LockTimeout) as error, Lock(path, seconds=1, command="deploy", ahead_seconds=30):
             pass
         assert 1 <= time.monotonic() - started < 3
         message = str(error.value)
         assert f"process {holder.pid} (" in message and "running since" in message and "release_lock_seconds" in message
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_prebuild_holding_the_lock_is_waited_out_longer(tmp_path):
+    path = str(tmp_path / "lock")
+    holder = lock_holder_process(path, "prebuild", hold_seconds=2)
+    try:
+        started = time.monotonic()
+        with Lock(path, seconds=1, command="deploy", ahead_seconds=30):
+            assert (tmp_path / "lock").read_text() == "deploy"  # for the next one waiting to tell
+        assert 2 <= time.monotonic() - started < 4
+        holder = lock_holder_process(path, "prebuild")
+        with pytest.raises(LockTimeout) as error, Lock(path, seconds=0, command="deploy", ahead_seconds=1):
+            pass
+        assert "build_timeout_seconds" in str(error.value)
     finally:
         holder.kill()
         holder.wait()

@@ -1,12 +1,14 @@
 """The whole stack deployed to one fresh Debian 12 server (13 with DEBIAN=trixie) over SSH,
 checked with real requests and real commands in the server."""
 
+import os
 import re
 import shlex
 import subprocess
 
 import pytest
 
+from testbed import repos
 from testbed.client import http_get, wait_for_http
 from testbed.servers import APP_DIR, changed_operations
 
@@ -40,6 +42,14 @@ def test_first_deploy_checks_out_the_latest_tag_not_the_untagged_commit(server, 
     assert commit == local_commit(server, "v1.1.0") != local_commit(server, "HEAD")
     assert server.sh(f"cat {APP_DIR}/current/VERSION") == "v1.1.0"
     assert "release v1.1.0, the first" in first_deploy.stdout + first_deploy.stderr
+
+
+def test_the_release_is_built_in_the_background_while_the_server_is_set_up(server, first_deploy):
+    assert "Build v1.1.0 in the background" in first_deploy.stdout + first_deploy.stderr
+    assert server.release_status()["releases"]["v1.1.0"]["build_seconds"] > 1  # its venv and pip install
+    assert "microblog-release prebuild" in server.sh("journalctl -q --no-pager -o cat")  # a unit of its own
+    # the release step waited for it and built nothing again
+    assert server.sh("grep -c 'installing requirements.txt into venvs' /var/lib/microblog/release.log") == "1"
 
 
 def test_page_through_nginx_and_gunicorn_and_static_served_by_nginx(server, first_deploy):
@@ -201,6 +211,22 @@ def test_dry_run_on_a_fresh_server_changes_nothing(make_server):
     assert fresh.sh("ls -R /etc /home /var/lib/dpkg/info | md5sum") == before
     assert fresh.sh("id deploy", check=False).startswith("id:")
     assert fresh.sh("dpkg -s nginx", check=False).count("not installed")
+
+
+def test_a_first_release_that_fails_to_install_says_why_and_the_next_deploy_serves(make_server, tmp_path):
+    repo = repos.build(str(tmp_path / "sample-app"))
+    with open(os.path.join(repo.path, "requirements.txt")) as handle:
+        requirements = handle.read()
+    repo.release("v1.2.0", files=[("requirements.txt", requirements + "no-such-package-for-this-test==0.0.1\n")])
+    fresh = make_server(repo.path)
+    result = fresh.deploy()  # the build in the background fails: the release step builds again, and says why
+    assert result.returncode != 0
+    assert "building release v1.2.0 failed" in result.output and "no release serves yet" in result.output
+    assert "no-such-package-for-this-test" in result.output  # pip's own words
+    repo.release("v1.2.1", files=[("requirements.txt", requirements)])
+    result = fresh.deploy()
+    assert result.returncode == 0, result.output[-3000:]
+    assert http_get(fresh.https_url + "/")[2].count("Microblog v1.2.1")
 
 
 def local_commit(server, ref):
