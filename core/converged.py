@@ -67,8 +67,8 @@ def probe(s):
     commands = [f"getent passwd {shlex.quote(s.app_user)}"]
     packages = packages_for(s.roles.of(s.name), s.firewall, s.tls)
     commands.append("dpkg-query -W -f='${Package} ${Status}\\n' " + " ".join(packages))
-    if s.firewall:
-        commands.append("ufw status verbose")
+    if s.firewall:  # ufw's own record of its rules, policies and whether it is on (`ufw status` reads these)
+        commands.append("cat /etc/ufw/ufw.conf /etc/default/ufw /etc/ufw/user.rules /etc/ufw/user6.rules")
     if s.is_db:
         files.append("/etc/mysql/mariadb.conf.d/90-flask-deploy.cnf")
         services.append("mariadb")

@@ -5,29 +5,31 @@ from pyinfra import host
 
 from core import converged
 from core.hostnames import is_ip
+from core.per_host import once_per_host
 from core.settings import settings
 from core.tls import certificate_for
 from facts.host import HostState
 
 MODES = ("letsencrypt", "self-signed")
-_states = {}
 
 
 def host_state(target=None):
-    target = host if target is None else target
-    if target.name not in _states:
-        s = settings(target)
-        paths = s.paths
-        certificates = [certificate_for(mode, s).fullchain for mode in MODES] if s.is_web else []
-        _states[target.name] = target.get_fact(
-            HostState,
-            probe=converged.probe(s),
-            clock=converged.clock_probe(s),
-            state_file=f"{paths.state_dir}/state.json",
-            converged_file=paths.converged_file,
-            certificates=certificates,
-        )
-    return _states[target.name]
+    return _host_state(host if target is None else target)
+
+
+@once_per_host
+def _host_state(target):
+    s = settings(target)
+    paths = s.paths
+    certificates = [certificate_for(mode, s).fullchain for mode in MODES] if s.is_web else []
+    return target.get_fact(
+        HostState,
+        probe=converged.probe(s),
+        clock=converged.clock_probe(s),
+        state_file=f"{paths.state_dir}/state.json",
+        converged_file=paths.converged_file,
+        certificates=certificates,
+    )
 
 
 def certificate_ready(mode):

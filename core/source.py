@@ -14,6 +14,7 @@ from pyinfra.api.exceptions import PyinfraError
 
 from core.checks import is_git_url
 from core.host_state import host_state
+from core.per_host import once_per_host
 from core.settings import settings
 from facts.git import RemoteRefs, RepositoryRefs
 from flask_release.identity import (
@@ -25,8 +26,6 @@ from flask_release.identity import (
     resolve,
     same_release,
 )
-
-_plans = {}
 
 
 @dataclass(frozen=True)
@@ -74,14 +73,9 @@ def python_problem(repo, target, python):
     )
 
 
+@once_per_host
 def plan(target_host):
     """The Plan of app host `target_host`, once per run."""
-    if target_host.name not in _plans:
-        _plans[target_host.name] = _plan(target_host)
-    return _plans[target_host.name]
-
-
-def _plan(target_host):
     s = settings(target_host)
     state = host_state(target_host)["state"] or {}
     releases = state.get("releases") or {}
