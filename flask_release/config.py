@@ -124,6 +124,7 @@ class Config:
     log_dir: str
     gunicorn_host: str  # the address gunicorn listens on: loopback, or the private one
     gunicorn_ports: tuple  # the ports of the blue and the green gunicorn
+    workers: int  # gunicorn's workers in each color (its -w)
     nginx_upstream_link: str | None  # the link this host's nginx takes its upstream from, when it flips colors
     site_url: str | None  # this host's nginx (https://127.0.0.1, ...), when it serves the site
     health_path: str

@@ -4,6 +4,8 @@ with a graceful reload, and the live one drains and stops. A release, a rollback
 change all switch so; and the one health check."""
 
 import http.client
+import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -19,6 +21,7 @@ DRAIN_SECONDS = 30
 SUPERVISOR_SOCKET = "/var/run/supervisor.sock"  # Debian's supervisord.conf
 BAD_NAME, ALREADY_STARTED, NOT_RUNNING = 10, 60, 70  # supervisor's fault codes
 GONE = ("FATAL", "EXITED", "STOPPED")  # what supervisor reports of a gunicorn that did not stay up
+SIGNALS_AT_ONCE = 4  # gunicorn's master keeps at most 5 signals waiting
 
 
 def other(color):
@@ -83,6 +86,34 @@ class Service:
             return supervisor().supervisor.getProcessInfo(self.program(color))["statename"]
         except xmlrpc.client.Fault:  # not known to supervisor (yet)
             return None
+
+    def master(self, color):
+        """The pid of the color's gunicorn master, as supervisor knows it; 0 when it does not run."""
+        try:
+            return supervisor().supervisor.getProcessInfo(self.program(color))["pid"]
+        except xmlrpc.client.Fault:
+            return 0
+
+    def fewer_workers(self):
+        """How many workers the live color drops while the next starts beside it (gunicorn's TTOU,
+        each once its request is answered): half, so that the two hold well under twice the app's
+        memory."""
+        return min(self.config.workers - max(1, self.config.workers // 2), SIGNALS_AT_ONCE)
+
+    def shrink(self, color, count):
+        self.signal(color, signal.SIGTTOU, count)
+
+    def grow(self, color, count):
+        """`count` workers given back to the color (gunicorn's TTIN): the switch away from it did not happen."""
+        self.signal(color, signal.SIGTTIN, count)
+
+    def signal(self, color, number, count):
+        """`count` signals to the color's master, one at a time (the same signal sent twice at
+        once would count once)."""
+        master = self.master(color) if count > 0 else 0
+        for _ in range(min(count, SIGNALS_AT_ONCE) if master else 0):
+            os.kill(master, number)
+            time.sleep(0.1)
 
     def drain(self, color):
         """Waits (at most DRAIN_SECONDS) until nginx's workers of before its reload are gone (one

@@ -20,6 +20,7 @@ EMPTY = {
     "pending": None,
     "journal": None,
     "left": None,
+    "shrunk": 0,  # workers the live color dropped while the next starts: given back if no switch happens
     "dump_seq": 0,
 }
 HISTORY_KEEP = 200

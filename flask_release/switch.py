@@ -1,8 +1,8 @@
 """The switch (blue-green): a release starts in the idle color beside the live one, answers its
 health check on its own port, then `current` and nginx switch to it (a graceful reload) and
-the live color drains and stops. When anything fails the live color has kept serving: nothing
-needs to go back but the routing. Root records which color is live; the links are the app
-user's, made as that user."""
+the live color drains and stops; meanwhile the live color runs half its workers. When anything
+fails the live color has kept serving (its workers given back): nothing needs to go back but the
+routing. Root records which color is live; the links are the app user's, made as that user."""
 
 from .service import COLORS, other
 
@@ -25,6 +25,10 @@ class Switch:
         live = self.live
         color = other(live) if live else COLORS[0]
         self.point(f"slots/{color}", release)
+        if live:  # recorded first: a run interrupted before the switch gives them back (restore)
+            self.state["shrunk"] = self.service.fewer_workers()
+            self.state.save()
+            self.service.shrink(live, self.state["shrunk"])
         self.service.start(color)
         healthy, detail = self.service.health(url=self.service.url(color), color=color)
         if healthy:
@@ -35,7 +39,7 @@ class Switch:
         if not healthy:
             self.restore(stop=color)
             return False, detail
-        self.state["live"] = color
+        self.state["live"], self.state["shrunk"] = color, 0
         self.state.save()
         if live and live != color:
             self.service.drain(live)
@@ -47,6 +51,9 @@ class Switch:
         to the serving release (whatever the app user did to it); `stop`, a color, stopped."""
         if self.live:
             self.service.route(self.live)
+            self.service.grow(self.live, self.state["shrunk"])
+            self.state["shrunk"] = 0
+            self.state.save()
         if self.state.serving:
             self.point("current", self.state.serving)
         if stop and stop != self.live:

@@ -18,8 +18,10 @@ from flask_release.database import Database
 from flask_release.identity import Refused, Target
 from flask_release.migrations import Migrations
 from flask_release.run import Result, Runner
+from flask_release.service import Service
 from flask_release.state import State
 from flask_release.steps import Steps
+from flask_release.switch import Switch
 
 COMMIT, OTHER = "c" * 40, "d" * 40
 
@@ -42,6 +44,7 @@ def config(tmp_path, **overrides):
         log_dir="/var/log/microblog",
         gunicorn_host="127.0.0.1",
         gunicorn_ports=(8000, 8001),
+        workers=4,
         nginx_upstream_link=None,
         site_url="https://127.0.0.1",
         health_path="/",
@@ -287,3 +290,33 @@ def test_status_is_json_the_deploy_reads(tmp_path):
 def test_the_shipped_program_is_the_same_bytes_every_time_and_runs():
     program = release_program()
     assert program == release_program() and program.startswith(b"#!/usr/bin/python3 -I\n")
+
+
+class FakeService:
+    """The gunicorn colors as the switch drives them: records the calls, answers health as told."""
+
+    def __init__(self, healthy, workers=4):
+        self.healthy, self.calls = healthy, []
+        self.config = config(None, workers=workers)
+
+    fewer_workers = Service.fewer_workers
+
+    def health(self, **kwargs):
+        return self.healthy, "HTTP 200" if self.healthy else "HTTP 500"
+
+    def __getattr__(self, name):
+        return lambda *args: self.calls.append((name, *args))
+
+
+@pytest.mark.parametrize("healthy", [True, False])
+def test_the_live_color_runs_half_its_workers_during_a_switch_and_gets_them_back_when_none_happens(tmp_path, healthy):
+    state = State(str(tmp_path / "state.json"))
+    state["live"], state["serving"] = "blue", "v1"
+    service = FakeService(healthy)
+    switch = Switch(Recorder(), state, builder(tmp_path, state)[0], service, config(tmp_path).paths)
+    assert switch.serve("v2")[0] is healthy
+    assert ("shrink", "blue", 2) in service.calls  # 4 workers: 2 stop while green starts
+    assert (("grow", "blue", 2) in service.calls) is not healthy  # no switch happened: given back
+    assert State(state.path)["shrunk"] == 0 and State(state.path)["live"] == ("green" if healthy else "blue")
+    # one worker is kept; gunicorn's master takes at most 5 signals at once
+    assert [FakeService(True, workers).fewer_workers() for workers in (1, 2, 3, 4, 16)] == [0, 1, 2, 2, 4]

@@ -105,12 +105,18 @@ def test_an_app_failing_its_health_check_is_rolled_back_with_its_migration(serve
             ("app/templates/index.html", "{{ release | no_such_filter }}"),  # every page answers 500
         ],
     )
+    live = server.live_program()
     result = server.deploy("--data", "health_check_seconds=5")
     assert result.returncode != 0
     assert "v1.4.0 failed its health check" in result.stdout + result.stderr
     assert "v1.2.0 serves again" in result.stdout + result.stderr
     assert page(server) == "Microblog v1.2.0"
     assert (schema(server), rows(server), revision(server)) == before
+    # the live color ran half its workers while v1.4.0 started beside it: all given back
+    assert server.live_program() == live
+    workers = f"pgrep -c -P $(supervisorctl pid {live})"
+    cores = int(server.sh("nproc"))
+    assert server.sh(f"for i in $(seq 50); do [ $({workers}) = {2 * cores} ] && exit; sleep 0.1; done; {workers}") == ""
 
 
 def test_an_update_with_nothing_new_changes_nothing_and_old_releases_are_removed(server, repo):
