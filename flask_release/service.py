@@ -101,13 +101,13 @@ class Service:
         return min(self.config.workers - max(1, self.config.workers // 2), SIGNALS_AT_ONCE)
 
     def shrink(self, color, count):
-        self.signal(color, signal.SIGTTOU, count)
+        self.send_to_master(color, signal.SIGTTOU, count)
 
     def grow(self, color, count):
         """`count` workers given back to the color (gunicorn's TTIN): the switch away from it did not happen."""
-        self.signal(color, signal.SIGTTIN, count)
+        self.send_to_master(color, signal.SIGTTIN, count)
 
-    def signal(self, color, number, count):
+    def send_to_master(self, color, number, count):
         """`count` signals to the color's master, one at a time (the same signal sent twice at
         once would count once)."""
         master = self.master(color) if count > 0 else 0
