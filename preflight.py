@@ -20,6 +20,7 @@ from core.app_settings import secret_names
 from core.checks import problems, roles_problems
 from core.roles import ROLES, private_address
 from core.secrets import secret_problems
+from flask_release.config import build_user_for
 
 LOCAL_SERVER = "local-server"
 
@@ -144,13 +145,21 @@ def once_connected(state, host):
                 f"({environment.SSH_USER}=root), or add --use-sudo-password."
             )
     # Facts would connect again: the host counts as connected only after this callback.
+    accounts = {
+        "app_user": host.data.app_user,
+        "build_user": build_user_for(host.data.app_user, host.data.get("build_user")),
+    }
     _, output = host.run_shell_command(
-        StringCommand("getent", "passwd", host.data.app_user), print_output=False, print_input=False
+        StringCommand("getent", "passwd", *accounts.values()), print_output=False, print_input=False
     )
-    fields = output.stdout_lines[0].split(":") if output.stdout_lines else []
-    uid = int(fields[2]) if len(fields) > 2 and fields[2].isdigit() else None
-    if uid is not None and uid < 1000:
-        raise PreflightFailed(
-            f"`app_user` = {host.data.app_user!r} is an account of the system on {host.name} (uid "
-            f"{uid}): choose a name of the app's own, e.g. deploy."
-        )
+    uids = {
+        fields[0]: int(fields[2])
+        for fields in (line.split(":") for line in output.stdout_lines)
+        if len(fields) > 2 and fields[2].isdigit()
+    }
+    for setting, user in accounts.items():
+        if uids.get(user, 1000) < 1000:
+            raise PreflightFailed(
+                f"`{setting}` = {user!r} is an account of the system on {host.name} (uid {uids[user]}): choose a "
+                "name of the app's own, e.g. deploy."
+            )

@@ -10,6 +10,7 @@ from core.environment import HOSTS, ROLE_HOSTS
 from core.hooks import hook_problems
 from core.hostnames import is_ip
 from core.web_checks import web_problems
+from flask_release.config import build_user_for
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,31}$")
 SAFE_PATH = re.compile(r"^[A-Za-z0-9._/+-]+$")
@@ -33,10 +34,20 @@ POSITIVE_INTEGERS = (
     "git_timeout_seconds build_timeout_seconds migrate_timeout_seconds db_lock_wait_seconds"
 ).split()
 BOOLEANS = ("expose_upstream_addr", "acme_staging", "hsts", "firewall", "maintenance_for_breaking_migrations")
+# A user name (and password) in a URL: scheme://user[:password]@host
+URL_USERINFO = re.compile(r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<userinfo>[^\s/@]+)@")
 
 
 def is_git_url(repo):
     return "://" in repo or repo.startswith("git@")
+
+
+def has_credentials(text):
+    """Whether a URL in `text` carries credentials: any user name over http(s) (a token), a
+    password anywhere; an ssh URL's user name alone (ssh://git@host) is no secret."""
+    return any(
+        match["scheme"].lower() != "ssh" or ":" in match["userinfo"] for match in URL_USERINFO.finditer(str(text))
+    )
 
 
 def is_whole(value, low=1, high=None):
@@ -88,6 +99,14 @@ def problems(data):
         re.match(r"^\d+(\.\d+){0,3}$", str(data.get("gunicorn_version") or "")),
         "gunicorn_version",
         "must be a version of gunicorn, e.g. 23.0.0.",
+    )
+    build = build_user_for(str(data.get("app_user") or ""), data.get("build_user"))
+    need(
+        not (data.get("build_user") or IDENTIFIER.match(str(data.get("app_user") or "")))  # (app_user's problem)
+        or (IDENTIFIER.match(build) and build not in TAKEN["app_user"] and build != data.get("app_user")),
+        "build_user",
+        f"names the account {build!r}, which cannot build the releases: choose a name of its own other than "
+        "app_user's (lowercase letters, digits and _, at most 32; None makes <app_user>_build).",
     )
     app_settings_problems(data, need)
     hook_problems(data, need)
@@ -159,6 +178,19 @@ def _paths(data, need):
         need(False, "pip_extra_args", f"cannot be split into options ({error}): check its quotes.")
     url = data.get("pip_index_url")
     need(not url or re.match(r"^https?://\S+$", str(url)), "pip_index_url", "must be an http(s) URL.")
+    for setting in ("pip_index_url", "pip_extra_args"):
+        need(
+            not has_credentials(data.get(setting) or ""),
+            setting,
+            "holds credentials (user:token@), which would show in pip's command line and the servers' "
+            "world-readable release.json: give that index, credentials included, as DEPLOY_PIP_INDEX_URL in this "
+            "machine's environment or .env instead (kept in root's pip.conf, which the build account alone reads).",
+        )
+    need(
+        not has_credentials(data.get("acme_directory") or ""),
+        "acme_directory",
+        "holds credentials (user:password@): an ACME directory needs none; give its plain URL.",
+    )
 
 
 def _source(data, need):
@@ -174,6 +206,14 @@ def _source(data, need):
         not is_git_url(repo) or (re.match(r"^[\x21-\x7e]+$", repo) and not repo.startswith("-")),
         "repo",
         "is not a URL git can fetch.",
+    )
+    need(
+        not has_credentials(repo),
+        "repo",
+        "holds credentials (user:token@), which would show in git's command line, the servers' world-readable "
+        "release.json and the history: keep them off the servers. Set repo to the path of a clone on this machine "
+        "(the deploy ships the commits), or to an SSH URL (git@host:org/app.git) with a deploy key in the build "
+        "account's ~/.ssh.",
     )
     ref = data.get("ref")
     need(

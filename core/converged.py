@@ -87,16 +87,17 @@ def probe(s):
         files += units
         services.append(f"{s.app_name}-backup.timer")
     if s.is_app:
-        managed = [p.secrets_file, p.db_client_file, p.pip_constraints, f"/etc/logrotate.d/{s.app_name}"]
+        commands.append(f"getent passwd {shlex.quote(s.build_user)}")
+        managed = [p.secrets_file, p.db_client_file, p.pip_constraints, p.pip_config, f"/etc/logrotate.d/{s.app_name}"]
         managed.append(f"/etc/supervisor/conf.d/{s.app_name}.conf")
-        paths += [p.home, s.log_dir, *managed]
+        paths += [p.home, p.build_home, s.log_dir, *managed]
         files += managed
         services.append("supervisor")
-        app_paths = [p.app_dir, p.releases, p.venvs, p.shared, p.slots, p.env_file]
-        commands.append(
-            f"runuser -u {shlex.quote(s.app_user)} -- stat -c '%n %a %U %G %F' " + " ".join(map(shlex.quote, app_paths))
-        )
-        commands.append(f"runuser -u {shlex.quote(s.app_user)} -- sha1sum {shlex.quote(p.env_file)}")
+        paths += [p.app_dir, p.repo, p.releases, p.venvs, p.shared, p.slots]  # entries of root's folder
+        # the .env is an entry of the app user's folder: read as that user, whatever it is now
+        app = f"runuser -u {shlex.quote(s.app_user)} --"
+        commands.append(f"{app} stat -c '%n %a %U %G %F' {shlex.quote(p.env_file)}")
+        commands.append(f"{app} sha1sum {shlex.quote(p.env_file)}")
         # the colors' states, a gunicorn still starting as a running one (its master answers
         # before supervisor's startsecs); not the boot-time program's, which runs once
         states = f'$1 != "{s.app_name}-live" {{ sub(/^STARTING$/, "RUNNING", $2); print $1, $2 }}'

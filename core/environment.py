@@ -17,6 +17,9 @@ TIMINGS_FILE = "DEPLOY_TIMINGS"  # a file for each operation's seconds (JSON; th
 APP_REPO = "APP_REPO"  # the local server's `repo`
 SECRET_KEY = "SECRET_KEY"  # noqa: S105 (the variable's name, not a secret)
 DB_PASSWORD = "DB_PASSWORD"  # noqa: S105 (the variable's name, not a secret)
+# The servers' package index with its credentials: kept on the app hosts like the secrets, given
+# to pip in root's pip.conf, never in a command line or a world-readable file.
+PIP_INDEX_URL = "DEPLOY_PIP_INDEX_URL"
 HOST_VARIABLES = (HOSTS, *ROLE_HOSTS.values())
 OPERATOR = f"{getpass.getuser()}@{socket.gethostname()}"  # who deploys, for the servers' history
 

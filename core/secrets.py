@@ -1,23 +1,26 @@
-"""The app's secrets, SECRET_KEY, the database password and those `app_secrets` names: the same on
-every host of the layout.
+"""The app's secrets, SECRET_KEY, the database password and those `app_secrets` names, and the
+servers' package index with its credentials (DEPLOY_PIP_INDEX_URL): the same on every host of the
+layout.
 
-Kept on each app host in root's /etc/<app>/secrets.env (0600); the app's .env and root's MariaDB
-client file are written from it, so a lost .env gets the same password back. They are read with
-a command pyinfra never prints (facts are printed at -vvv) and sent to the server on a command's
-standard input, never in a command line."""
+Kept on each app host in root's /etc/<app>/secrets.env (0600); the app's .env, root's MariaDB
+client file and pip.conf are written from it, so a lost .env gets the same password back. Never
+from a file the app user can write: when root's copy is gone, new ones are made (and said). They
+are read with a command pyinfra never prints (facts are printed at -vvv) and sent to the server on
+a command's standard input, never in a command line."""
 
 import hashlib
 import io
 import re
 import secrets
 from dataclasses import dataclass
-from urllib.parse import unquote
 
 from dotenv import dotenv_values
+from pyinfra import logger
 from pyinfra.api import StringCommand
 from pyinfra.api.exceptions import PyinfraError
 
 from core import environment
+from core.host_state import host_state
 from core.roles import host_named, roles
 from core.settings import settings
 
@@ -27,6 +30,7 @@ KEPT_AS_IS = r"[!#%&()*+,\-./0-9:;<=>?@A-Z\[\]^_a-z{|}~]"
 SECRET = re.compile(rf"^{KEPT_AS_IS}{{16,200}}$")
 # The app's own secrets (API keys, a mail password): any length, the same characters.
 APP_SECRET = re.compile(rf"^{KEPT_AS_IS}{{1,1000}}$")
+INDEX_URL = re.compile(rf"^https?://{KEPT_AS_IS}{{1,1000}}$")
 SECRET_RULE = (
     "at least 16 characters of letters, digits and punctuation other than quotes (' \" `), backslash and $, "  # noqa: S105
     "no spaces"
@@ -40,6 +44,7 @@ class Secrets:
     db_password: str
     new: bool = False  # other than the ones the app hosts keep (or none kept yet)
     app: tuple = ()  # ((name, value), ...) of `app_secrets`
+    pip_index_url: str | None = None  # DEPLOY_PIP_INDEX_URL
 
     @property
     def db_password_hash(self):
@@ -51,17 +56,25 @@ class Secrets:
 def secret_problems(names=()):
     """Secrets given in the environment that cannot be kept as they are, the deploy's and the app's
     (`names`): checked before connecting."""
-    return [
-        f"{name} holds a character (or length) a .env file cannot keep as it is: use {SECRET_RULE}, or unset it "
-        "to keep the server's (or get a generated one)."
-        for name in (environment.SECRET_KEY, environment.DB_PASSWORD)
-        if environment.get(name) and not SECRET.match(environment.get(name))
-    ] + [
-        f"{name} (in app_secrets) holds a character a .env file cannot keep as it is: use letters, digits and "
-        "punctuation other than quotes (' \" `), backslash and $, no spaces."
-        for name in names
-        if environment.get(name) and not APP_SECRET.match(environment.get(name))
-    ]
+    return (
+        [
+            f"{name} holds a character (or length) a .env file cannot keep as it is: use {SECRET_RULE}, or unset it "
+            "to keep the server's (or get a generated one)."
+            for name in (environment.SECRET_KEY, environment.DB_PASSWORD)
+            if environment.get(name) and not SECRET.match(environment.get(name))
+        ]
+        + [
+            f"{name} (in app_secrets) holds a character a .env file cannot keep as it is: use letters, digits and "
+            "punctuation other than quotes (' \" `), backslash and $, no spaces."
+            for name in names
+            if environment.get(name) and not APP_SECRET.match(environment.get(name))
+        ]
+        + [
+            f"{name} must be an http(s) URL of a package index, with no quotes, backslash, $ or spaces."
+            for name in (environment.PIP_INDEX_URL,)
+            if environment.get(name) and not INDEX_URL.match(environment.get(name))
+        ]
+    )
 
 
 def app_secrets():
@@ -75,13 +88,11 @@ def app_secrets():
 
 
 def _find(layout):
-    kept = {}
-    names = settings(host_named(layout.app[0])).app_secrets
+    first = host_named(layout.app[0])
+    kept, names = {}, settings(first).app_secrets
     for name in layout.app:
         target = host_named(name)
         kept = _parse(read_file(target, settings(target).paths.secrets_file), names)
-        if not kept:  # kept by an earlier version of this deploy in the app's .env: taken over once, if sound
-            kept = _from_app_env(read_file(target, settings(target).paths.env_file, user=settings(target).app_user))
         if kept:
             break
     problems = secret_problems(names)
@@ -93,27 +104,34 @@ def _find(layout):
     ]
     if problems:
         raise PyinfraError("\n".join(problems))
+    deploys = (environment.SECRET_KEY, environment.DB_PASSWORD)
+    made = [name for name in deploys if not (environment.get(name) or kept.get(name))]
+    if made and (host_state(first)["state"] or {}).get("serving"):
+        logger.warning(
+            f"{first.name}: root's copy of the secrets ({settings(first).paths.secrets_file}) is gone: new "
+            f"{' and '.join(made)} are made and the app restarts with them (SECRET_KEY: signed-in users sign in "
+            "again); none is taken from the app's .env, which the app user can write."
+        )
     secret_key = environment.get(environment.SECRET_KEY) or kept.get("SECRET_KEY") or secrets.token_urlsafe(48)
     db_password = environment.get(environment.DB_PASSWORD) or kept.get("DB_PASSWORD") or secrets.token_urlsafe(24)
     app = tuple((name, environment.get(name) or kept[name]) for name in names)
-    kept_app = tuple((name, kept.get(name)) for name in names)
-    new = (secret_key, db_password, *app) != (kept.get("SECRET_KEY"), kept.get("DB_PASSWORD"), *kept_app)
-    return Secrets(secret_key, db_password, new, app)
+    index = environment.get(environment.PIP_INDEX_URL) or kept.get(environment.PIP_INDEX_URL)
+    ours = (secret_key, db_password, index, *app)
+    theirs = (kept.get("SECRET_KEY"), kept.get("DB_PASSWORD"), kept.get(environment.PIP_INDEX_URL))
+    new = ours != (*theirs, *((name, kept.get(name)) for name in names))
+    return Secrets(secret_key, db_password, new, app, index)
 
 
 def _parse(text, names=()):
-    """The secrets root's file keeps: the deploy's two, and those of `names`, each as it must be."""
+    """The secrets root's file keeps: the deploy's, and those of `names`, each as it must be."""
     values = dotenv_values(stream=io.StringIO(text or ""), interpolate=False)
-    rules = {"SECRET_KEY": SECRET, "DB_PASSWORD": SECRET, **dict.fromkeys(names, APP_SECRET)}
+    rules = {
+        "SECRET_KEY": SECRET,
+        "DB_PASSWORD": SECRET,
+        environment.PIP_INDEX_URL: INDEX_URL,
+        **dict.fromkeys(names, APP_SECRET),
+    }
     return {name: value for name, value in values.items() if name in rules and value and rules[name].match(value)}
-
-
-def _from_app_env(text):
-    values = dotenv_values(stream=io.StringIO(text or ""), interpolate=False)
-    password = re.match(r"^mysql\+pymysql://[^:/@]+:([^@]+)@", values.get("DATABASE_URL") or "")
-    return _parse(
-        f"SECRET_KEY={values.get('SECRET_KEY') or ''}\nDB_PASSWORD={unquote(password.group(1)) if password else ''}\n"
-    )
 
 
 def read_file(target, path, user=None):

@@ -18,7 +18,7 @@ from core.hooks import hook_commands
 from core.hostnames import is_ip, server_names
 from core.roles import DB_PORT, Roles, roles
 from core.system import debian_release
-from flask_release.config import Paths
+from flask_release.config import Paths, build_user_for
 from flask_release.identity import pip_key
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -38,6 +38,7 @@ class Settings:
     paths: Paths
     app_name: str
     app_user: str
+    build_user: str
     app_module: str
     flask_app: str
     migrations: str  # auto, on, off
@@ -63,7 +64,7 @@ class Settings:
     db_port: int
     db_lock_wait_seconds: int
     log_dir: str
-    static_dir: str
+    static_path: str  # the app's static folder in a release
     static_from_disk: bool  # this web host holds the one release: nginx serves /static from disk
     pip_options: tuple  # as the release program gives them to pip
     pip_constraints: str | None  # the local file shipped to the server
@@ -100,6 +101,11 @@ class Settings:
     server_addresses: tuple  # every host's private address: their requests pass maintenance
 
     @property
+    def env_names(self):
+        """The names the app's .env holds (templates/env.j2), which reach its environment."""
+        return ("SECRET_KEY", "DATABASE_URL", *(name for name, _ in self.app_env), *self.app_secrets)
+
+    @property
     def is_web(self):
         return self.name in self.roles.web
 
@@ -131,7 +137,7 @@ def resolve(name, data, layout, cores, debian=12, python="3.11.2"):
     """The Settings of host `name` from its data (anything with .get: pyinfra's host data, a dict),
     the roles of the layout, its CPU cores and its Debian release."""
     value = data.get
-    paths = Paths(value("app_name"), value("app_user"))
+    paths = Paths(value("app_name"), value("app_user"), build_user_for(value("app_user"), value("build_user")))
     names = server_names(data)
     port = int(value("bind").rsplit(":", 1)[1])
     constraints = value("pip_constraints") or known_constraints(value("repo"))
@@ -154,6 +160,7 @@ def resolve(name, data, layout, cores, debian=12, python="3.11.2"):
         paths=paths,
         app_name=value("app_name"),
         app_user=value("app_user"),
+        build_user=paths.build_user,
         app_module=value("app_module"),
         flask_app=value("flask_app"),
         migrations=value("migrations"),
@@ -181,7 +188,7 @@ def resolve(name, data, layout, cores, debian=12, python="3.11.2"):
         db_port=value("db_port") if value("db_host") else DB_PORT,
         db_lock_wait_seconds=value("db_lock_wait_seconds"),
         log_dir=value("log_dir") or f"/var/log/{value('app_name')}",
-        static_dir=f"{paths.current}/{value('static_path').strip('/')}",
+        static_path=value("static_path").strip("/"),
         static_from_disk=layout.serves_static_itself(name),
         pip_options=options,
         pip_constraints=constraints,

@@ -1,6 +1,6 @@
 """What each app host is to deploy, decided while the deploy is planned, changing nothing: a
 local repository is read here, the server's repository and the URL's refs (`git ls-remote`) are
-read there, as the app user. When the URL has commits the server lacks, the release program
+read there, as the build account. When the URL has commits the server lacks, the release program
 fetches them and picks the release itself."""
 
 import os
@@ -26,6 +26,7 @@ from flask_release.identity import (
     resolve,
     same_release,
 )
+from flask_release.state import built
 
 
 @dataclass(frozen=True)
@@ -78,16 +79,16 @@ def plan(target_host):
     """The Plan of app host `target_host`, once per run."""
     s = settings(target_host)
     state = host_state(target_host)["state"] or {}
-    releases = state.get("releases") or {}
+    releases = built(state)
     serving = releases.get(state.get("serving"))
     local_repo, fetch, refs = None, False, None
     if not is_git_url(s.repo):
         local_repo = os.path.abspath(os.path.expanduser(s.repo))
         refs = local_refs(local_repo)
     else:
-        on_server = target_host.get_fact(RepositoryRefs, path=s.paths.repo, _sudo=True, _sudo_user=s.app_user)
+        on_server = target_host.get_fact(RepositoryRefs, path=s.paths.repo, _sudo=True, _sudo_user=s.build_user)
         remote = (
-            target_host.get_fact(RemoteRefs, url=s.repo, _sudo=True, _sudo_user=s.app_user)
+            target_host.get_fact(RemoteRefs, url=s.repo, _sudo=True, _sudo_user=s.build_user)
             if on_server is not None
             else None
         )

@@ -30,7 +30,8 @@ class RemoteRefs(FactBase):
 
     def command(self, url):
         return (
-            f"GIT_TERMINAL_PROMPT=0 timeout 30 git ls-remote --tags --heads {shlex.quote(url)} 2>/dev/null "
+            "GIT_TERMINAL_PROMPT=0 GIT_CONFIG_GLOBAL=/dev/null timeout 30 "
+            f"git ls-remote --tags --heads {shlex.quote(url)} 2>/dev/null "
             "|| echo unreachable"
         )
 

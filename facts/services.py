@@ -20,6 +20,24 @@ class MariadbAccounts(FactBase):
         return {parts[0]: (parts[1], parts[2]) for parts in (line.split("\t") for line in output) if len(parts) == 3}
 
 
+class MariadbDatabaseGrants(FactBase):
+    """{host: {database pattern, ...}} of the databases a MariaDB user has rights on (as GRANT
+    wrote them: `_` and `%` are wildcards there unless escaped), or None when MariaDB does not answer."""
+
+    def command(self, user):
+        # `user` is db_user (checked: letters, digits, _)
+        sql = f"SELECT Host, Db FROM mysql.db WHERE User = '{user}'"  # noqa: S608
+        return f"mariadb -N -B -e {shlex.quote(sql)} 2>/dev/null || echo down"
+
+    def process(self, output):
+        if output == ["down"]:
+            return None
+        found = {}
+        for at, _, database in (line.partition("\t") for line in output):
+            found.setdefault(at, set()).add(database)
+        return found
+
+
 class UfwStatus(FactBase):
     """(active, default incoming policy, allowed rules such as "OpenSSH", "80/tcp" or
     "8000/tcp from 10.0.0.2"), or None."""

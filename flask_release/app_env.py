@@ -2,14 +2,21 @@
 `flask` commands, the import check. `<app>-release app-exec COMMAND...` reads the .env as the app
 user, puts its values into the environment and execs COMMAND in its place, so that apps which read
 `os.environ` alone (twelve-factor) see them as apps that call load_dotenv() do, and no value ever
-shows in a command line or in supervisor's config.
+shows in a command line or in supervisor's config. Only the names the deploy writes reach the
+environment: a name the app user adds (LD_PRELOAD, PYTHONPATH, ...) steers nothing.
+
+Started by root (supervisor, for gunicorn), `app-exec --listen HOST:PORT` first binds that port
+(a socket no other account can share), then becomes the app user and reads the .env as it; the
+command gets the socket as file descriptor 3 (gunicorn -b fd://3).
 
 The file is read as python-dotenv reads it (KEY=value, 'single' or "double" quotes, `export`,
 comments), but without ${VAR} expansion; a line it cannot read stops the command, naming the line
 number and never its text."""
 
 import os
+import pwd
 import re
+import socket
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 ESCAPES = {"\\": "\\", '"': '"', "'": "'", "n": "\n", "r": "\r", "t": "\t"}
@@ -69,18 +76,55 @@ def _double_quoted(text):
     raise Unreadable("no closing quote")
 
 
-def exec_with(env_file, argv):
-    """Runs argv (in this process's place) with the settings of env_file added to the environment.
-    Refused as root: root never reads what the app user can write."""
-    if os.geteuid() == 0:
-        raise SystemExit("app-exec runs as the app user, never as root")
+LISTEN_FD = 3
+
+
+def exec_with(env_file, argv, names, user, listen=None):
+    """Runs argv (in this process's place) with the settings `names` of env_file added to the
+    environment. As root, first binds `listen` (HOST:PORT) and becomes `user`: root never reads
+    what the app user can write."""
     if not argv:
         raise SystemExit("app-exec needs a command to run")
+    if os.geteuid() == 0:
+        if not listen:
+            raise SystemExit("app-exec runs as the app user: as root, it needs --listen HOST:PORT first")
+        listening(listen)
+        become(user)
+    elif listen:
+        raise SystemExit("app-exec --listen is root's: the port is bound before becoming the app user")
     try:
         with open(env_file, encoding="utf-8") as handle:
             settings = parse(handle.read())
     except (OSError, UnicodeDecodeError, Unreadable) as error:
         detail = error.strerror if isinstance(error, OSError) else str(error)
         raise SystemExit(f"app-exec cannot read the app's settings in {env_file}: {detail}") from None
-    os.environ.update(settings)
+    os.environ.update({name: value for name, value in settings.items() if name in names})
     os.execvp(argv[0], argv)  # noqa: S606 (the command given, in this process's place)
+
+
+def listening(address):
+    """A socket listening on `address` (HOST:PORT, [IPv6]:PORT) as file descriptor LISTEN_FD, kept
+    across exec."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    server = socket.socket(family, socket.SOCK_STREAM)
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        server.bind((host, int(port)))
+    except OSError as error:
+        raise SystemExit(f"app-exec cannot listen on {address} ({error.strerror}): another process holds it") from None
+    server.listen(2048)
+    descriptor = server.detach()
+    if descriptor != LISTEN_FD:
+        os.dup2(descriptor, LISTEN_FD)
+        os.close(descriptor)
+    os.set_inheritable(LISTEN_FD, True)
+
+
+def become(user):
+    account = pwd.getpwnam(user)
+    os.initgroups(account.pw_name, account.pw_gid)
+    os.setgid(account.pw_gid)
+    os.setuid(account.pw_uid)
+    os.environ.update(HOME=account.pw_dir, USER=account.pw_name, LOGNAME=account.pw_name)

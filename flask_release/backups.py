@@ -1,12 +1,33 @@
 """Backups on demand and by the nightly timer, and a restore of one: each a dump of the app's
-database like the one a release takes before its migration, in root's backup folder."""
+database like the one a release takes before its migration, in root's backup folder. What the
+nightly one last did is kept, so that one that failed (tables locked, a full disk) makes the
+host's report unhealthy instead of passing unseen."""
 
+import json
 import os
 import time
 
 from .database import DUMP_NAME, NIGHTLY
 from .identity import Refused
 from .run import Failed
+from .state import now
+
+
+def record_nightly(path, failure=None):
+    """Root's record (`path`) of the nightly backup that just ran: done, or why it failed."""
+    descriptor = os.open(f"{path}.next", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump({"at": now(), "ok": failure is None, "detail": failure}, handle)
+    os.replace(f"{path}.next", path)
+
+
+def last_nightly(path):
+    """{"at", "ok", "detail"} of the last nightly backup, or None when none ran yet."""
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
 
 
 class Backups:

@@ -1,7 +1,9 @@
-"""Releases built beside the serving one, as the app user: the code of a commit, a venv per
+"""Releases built beside the serving one, by the build account: the code of a commit, a venv per
 requirements and pip settings (shared by releases that agree on both; with pyproject.toml alone,
-per commit), gunicorn in it, a check that the app loads; and the removal of releases past
-`releases_keep`."""
+per commit), gunicorn in it; a check, as the app user, that the app loads; and the removal of
+releases past `releases_keep`. The app user reads releases and venvs and cannot change them, so
+nothing the running app writes reaches the next release; pip reads root's pip.conf, never one
+of the build account's."""
 
 import time
 
@@ -26,9 +28,17 @@ class Builder:
         self.runner, self.source, self.state, self.config = runner, source, state, config
         self.paths = config.paths
 
-    def as_app(self, *argv, what, timeout=120, cwd=None, capture=False, check=True):
+    def as_build(self, *argv, what, timeout=120, cwd=None, capture=False, check=True):
         return self.runner.run(
-            list(argv), what=what, timeout=timeout, as_app=True, cwd=cwd, capture=capture, check=check
+            list(argv),
+            what=what,
+            timeout=timeout,
+            user=self.config.build_user,
+            cwd=cwd,
+            # pip takes root's file (and then none of the build account's); Python no user site
+            env={"PIP_CONFIG_FILE": self.paths.pip_config, "PYTHONNOUSERSITE": "1"},
+            capture=capture,
+            check=check,
         )
 
     def folder(self, release):
@@ -51,7 +61,7 @@ class Builder:
         return release, False
 
     def on_disk(self, release):
-        return self.as_app("test", "-e", self.folder(release), what="test", check=False).code == 0
+        return self.as_build("test", "-e", self.folder(release), what="test", check=False).code == 0
 
     def build(self, target):
         """The release of `target`, built unless it is already; returns its name."""
@@ -62,13 +72,13 @@ class Builder:
         started = time.monotonic()
         folder, partial = self.folder(release), f"{self.folder(release)}.partial"
         # what an interrupted build left (a folder in use stays: the next step says why)
-        self.as_app("rm", "-rf", "--", partial, what="removing an unfinished build", check=False)
-        self.as_app("mkdir", "-p", "--", partial, what="mkdir")
+        self.as_build("rm", "-rf", "--", partial, what="removing an unfinished build", check=False)
+        self.as_build("mkdir", "-p", "--", partial, what="mkdir")
         self.source.export(target.commit, partial)
-        self.as_app("ln", "-s", "../../shared/.env", f"{partial}/.env", what="linking .env")
+        self.as_build("ln", "-s", "../../shared/.env", f"{partial}/.env", what="linking .env")
         venv = self.venv_for(partial, target.commit)
-        self.as_app("ln", "-sfn", f"../../venvs/{venv}", f"{partial}/venv", what="linking the venv")
-        self.as_app("mv", "-T", "--", partial, folder, what="mv")
+        self.as_build("ln", "-sfn", f"../../venvs/{venv}", f"{partial}/venv", what="linking the venv")
+        self.as_build("mv", "-T", "--", partial, folder, what="mv")
         self.state["releases"][release] = {
             "name": target.name,
             "ref": target.ref,
@@ -84,16 +94,12 @@ class Builder:
 
     def dependencies(self, folder):
         """(file, pip's arguments, its text): requirements.txt when the release has one, else
-        pyproject.toml (`pip install .`), read as the app user."""
+        pyproject.toml (`pip install .`), read by the build account."""
         for name, arguments in DEPENDENCIES:
-            read = self.runner.run(
-                ["head", "-c", str(REQUIREMENTS_LIMIT), "--", f"{folder}/{name}"],
-                what=f"reading {name}",
-                timeout=60,
-                as_app=True,
-                capture=True,
-                check=False,
-            )
+            read = self.as_build(
+                "head", "-c", str(REQUIREMENTS_LIMIT), "--", f"{folder}/{name}", what=f"reading {name}", timeout=60,
+                capture=True, check=False,
+            )  # fmt: skip
             if read.code == 0:
                 return name, arguments, read.out
         raise Failed("the release has neither requirements.txt nor pyproject.toml: nothing says what the app needs")
@@ -108,11 +114,12 @@ class Builder:
             return key
         venv = f"{self.paths.venvs}/{key}"
         self.runner.say(f"installing {name} into venvs/{key}")
-        self.as_app("rm", "-rf", "--", venv, what="removing an unfinished venv")
-        self.as_app("python3", "-m", "venv", venv, what="python3 -m venv")
+        self.as_build("rm", "-rf", "--", venv, what="removing an unfinished venv")
+        self.as_build("python3", "-m", "venv", venv, what="python3 -m venv")
         self.pip(venv, folder, *arguments)
         # gunicorn is the deploy's: the app's own pin is kept, else the package's is installed
-        found = self.as_app(f"{venv}/bin/python3", "-c", "import gunicorn", what="gunicorn", check=False, capture=True)
+        python = f"{venv}/bin/python3"
+        found = self.as_build(python, "-c", "import gunicorn", what="gunicorn", check=False, capture=True)
         if found.code:
             self.runner.say(f"{name} has no gunicorn: installing {self.config.gunicorn}")
             self.pip(venv, folder, self.config.gunicorn)
@@ -121,7 +128,7 @@ class Builder:
         return key
 
     def pip(self, venv, folder, *arguments):
-        self.as_app(
+        self.as_build(
             f"{venv}/bin/pip",
             "install",
             "-q",
@@ -136,15 +143,13 @@ class Builder:
         )
 
     def check_imports(self, release):
+        """The app of `release` loads, as the app user with its settings (app-exec)."""
         folder = self.folder(release)
-        self.as_app(
-            self.paths.program,
-            "app-exec",
-            f"{folder}/venv/bin/python3",
-            "-c",
-            IMPORT_CHECK,
-            self.config.app_module,
+        self.runner.run(
+            [self.paths.program, "app-exec", f"{folder}/venv/bin/python3", "-c", IMPORT_CHECK, self.config.app_module],
             what=f"loading the app of {release}",
+            timeout=120,
+            user=self.config.app_user,
             cwd=folder,
         )
 
@@ -153,10 +158,10 @@ class Builder:
         keep = self.state.kept(self.config.releases_keep)
         releases, venvs = self.state["releases"], self.state["venvs"]
         for release in sorted(set(releases) - keep):
-            self.as_app("rm", "-rf", "--", self.folder(release), what=f"removing release {release}")
+            self.as_build("rm", "-rf", "--", self.folder(release), what=f"removing release {release}")
             del releases[release]
         used = {info["venv"] for info in releases.values()}
         for key in sorted(set(venvs) - used):
-            self.as_app("rm", "-rf", "--", f"{self.paths.venvs}/{key}", what=f"removing venv {key}")
+            self.as_build("rm", "-rf", "--", f"{self.paths.venvs}/{key}", what=f"removing venv {key}")
             del venvs[key]
         self.state.save()

@@ -23,7 +23,9 @@
                             checks and ACME), or serves again
   check [--wait S] [--live] [--json]
                             the health check alone (--live: whether the live color's gunicorn answers at all)
-  app-exec COMMAND...       COMMAND with the app's .env in its environment (as the app user: gunicorn, flask)
+  app-exec [--listen HOST:PORT] COMMAND...
+                            COMMAND with the app's .env in its environment, as the app user
+                            (gunicorn, flask); as root (supervisor), binding HOST:PORT first
 
 The settings come from /etc/<app>/release.json, <app> being this program's name minus
 "-release". Exit status: 0 done, 1 failed (the message says what serves), 2 refused."""
@@ -34,6 +36,7 @@ import os
 import sys
 
 from . import app_env
+from .backups import record_nightly
 from .config import Config
 from .identity import Refused
 from .report import report
@@ -66,7 +69,9 @@ def parser():
     for name in ("migrate", "switch", "rollback", "rollback-switch", "rollback-database", "reload", "start-live"):
         commands.add_parser(name)
     commands.add_parser("receive").add_argument("bundle")
-    commands.add_parser("app-exec").add_argument("argv", nargs=argparse.REMAINDER, metavar="COMMAND")
+    app_exec = commands.add_parser("app-exec")
+    app_exec.add_argument("--listen", metavar="HOST:PORT", help="as root: bind it first, as file descriptor 3")
+    app_exec.add_argument("argv", nargs=argparse.REMAINDER, metavar="COMMAND")
     check = commands.add_parser("check")
     check.add_argument("--wait", type=int, help="seconds to wait for health (default: health_check_seconds)")
     check.add_argument("--live", action="store_true", help="the live color's own port, not through nginx")
@@ -86,8 +91,8 @@ def main(argv=None):
     config = Config.load(args.config or default_config())
     paths = config.paths
     if args.command == "app-exec":  # the app user's: no state, lock or log of root's
-        return app_env.exec_with(paths.env_file, args.argv)
-    runner = Runner(config.app_name, config.app_user, log_path=f"{paths.state_dir}/release.log")
+        return app_env.exec_with(paths.env_file, args.argv, config.env_names, config.app_user, args.listen)
+    runner = Runner(config.app_name, log_path=f"{paths.state_dir}/release.log")
     handle_signals()
     state = State(f"{paths.state_dir}/state.json")
     try:
@@ -111,6 +116,8 @@ def main(argv=None):
         return 2
     except (Failed, LockTimeout) as error:
         runner.say(str(error))
+        if args.command == "backup" and args.nightly:
+            record_nightly(paths.nightly_record, str(error))
         return 1
     except Interrupted as error:
         runner.say(f"stopped by {error}; a plain re-run finishes what this run left")
@@ -151,6 +158,8 @@ def run(args, steps):
         steps.switcher.start_live()
     elif command == "backup":
         steps.backups.take(nightly=args.nightly)
+        if args.nightly:
+            record_nightly(steps.paths.nightly_record)
     elif command == "restore":
         steps.state.record_restore(*steps.backups.restore(args.dump), steps.by)
         steps.state.save()

@@ -7,40 +7,52 @@ import json
 from dataclasses import dataclass, fields
 
 
+def build_user_for(app_user, build_user=None):
+    """The account that fetches and builds the releases: `build_user`, else <app_user>_build."""
+    return build_user or f"{app_user}_build"
+
+
 @dataclass(frozen=True)
 class Paths:
-    """An app's places on a server. Under app_dir everything belongs to the app user, whom root
-    does not trust; state_dir, config_dir and backup_dir are root's."""
+    """An app's places on a server. app_dir is root's: in it the build account owns the repository,
+    the releases and the venvs (the app user reads them, and cannot change them), the app user owns
+    `shared`, and root the links saying what runs. Root trusts neither account; state_dir,
+    config_dir and backup_dir are root's alone."""
 
     app_name: str
     app_user: str
+    build_user: str
 
     @property
-    def home(self):
+    def home(self):  # the app user's
         return f"/home/{self.app_user}"
 
     @property
-    def app_dir(self):
-        return f"{self.home}/{self.app_name}"
+    def build_home(self):
+        return f"/home/{self.build_user}"
 
     @property
-    def repo(self):  # bare git repository: fetched from the repository URL, or shipped by the deploy
+    def app_dir(self):
+        return f"/srv/{self.app_name}"
+
+    @property
+    def repo(self):  # the build account's bare git repository: fetched from the URL, or shipped by the deploy
         return f"{self.app_dir}/repo"
 
     @property
-    def releases(self):  # releases/<release>/: the code of one commit, its venv linked in
+    def releases(self):  # the build account's releases/<release>/: the code of one commit, its venv linked in
         return f"{self.app_dir}/releases"
 
     @property
-    def venvs(self):  # venvs/<key>/: one per requirements and pip settings
+    def venvs(self):  # the build account's venvs/<key>/: one per requirements and pip settings
         return f"{self.app_dir}/venvs"
 
     @property
-    def slots(self):  # slots/blue, slots/green -> the release each color of gunicorn runs
+    def slots(self):  # root's links slots/blue, slots/green -> the release each color of gunicorn runs
         return f"{self.app_dir}/slots"
 
     @property
-    def shared(self):
+    def shared(self):  # the app user's: its .env (and what the app keeps across releases)
         return f"{self.app_dir}/shared"
 
     @property
@@ -48,7 +60,7 @@ class Paths:
         return f"{self.shared}/.env"
 
     @property
-    def current(self):  # -> releases/<release>: what gunicorn serves
+    def current(self):  # root's link -> releases/<release>: what serves
         return f"{self.app_dir}/current"
 
     @property
@@ -80,6 +92,14 @@ class Paths:
         return f"{self.config_dir}/pip-constraints.txt"
 
     @property
+    def pip_config(self):  # root's, readable by the build account's group: pip reads no pip.conf of its own
+        return f"{self.config_dir}/pip.conf"
+
+    @property
+    def nightly_record(self):  # what the nightly backup last did, for `report`
+        return f"{self.state_dir}/nightly.json"
+
+    @property
     def incoming_bundle(self):  # commits shipped from the deploying machine
         return f"{self.state_dir}/incoming.bundle"
 
@@ -100,6 +120,10 @@ class Paths:
         return f"{self.nginx_dir}/maintenance-rules.conf"
 
     @property
+    def static_config(self):  # where nginx finds /static on a lone host: the serving release's own folder
+        return f"{self.nginx_dir}/static.conf"
+
+    @property
     def program(self):
         return f"/usr/local/sbin/{self.app_name}-release"
 
@@ -109,7 +133,9 @@ class Config:
     """The settings of one app's release program on one host."""
 
     app_name: str
-    app_user: str
+    app_user: str  # runs the app: gunicorn, migrations, hooks
+    build_user: str  # fetches and builds the releases: git, pip
+    env_names: tuple  # the names of the app's .env that reach its environment (app-exec)
     db_name: str
     flask_app: str
     app_module: str  # module:name, or module:factory() (called with no arguments)
@@ -126,6 +152,7 @@ class Config:
     gunicorn_ports: tuple  # the ports of the blue and the green gunicorn
     workers: int  # gunicorn's workers in each color (its -w)
     nginx_upstream_link: str | None  # the link this host's nginx takes its upstream from, when it flips colors
+    static_path: str | None  # the release's folder this host's nginx serves at /static (with the upstream link)
     site_url: str | None  # this host's nginx (https://127.0.0.1, ...), when it serves the site
     health_path: str
     health_host: str  # Host header (and TLS server name) of the health check
@@ -145,7 +172,7 @@ class Config:
 
     @property
     def paths(self):
-        return Paths(self.app_name, self.app_user)
+        return Paths(self.app_name, self.app_user, self.build_user)
 
     @classmethod
     def load(cls, path):
@@ -155,7 +182,7 @@ class Config:
         unknown, missing = set(data) - names, names - set(data)
         if unknown or missing:
             raise ValueError(f"{path}: unknown settings {sorted(unknown)}, missing {sorted(missing)}")
-        lists = ("pip_options", "gunicorn_ports", "roles")
+        lists = ("pip_options", "gunicorn_ports", "roles", "env_names")
         hooks = ("hooks_before_migrate", "hooks_after_switch")
         tuples = {name: tuple(data[name]) for name in lists}
         tuples.update({name: tuple(tuple(argv) for argv in data[name]) for name in hooks})

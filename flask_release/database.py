@@ -1,11 +1,15 @@
-"""The app's database, reached as the app's own MariaDB user: root's client reads the
-credentials from /etc/<app>/mysql-client.cnf, never from the app user's files, and runs in
---sandbox, so no dump can make it run a command. Tables are named by the app (untrusted): they
-travel hex-encoded and are quoted before use."""
+"""The app's database, reached as the app's own MariaDB user, with the credentials of root's
+/etc/<app>/mysql-client.cnf, never of the app user's files. What the app's database holds is the
+app's (untrusted): root's queries print it as data, table names hex-encoded and quoted before use,
+and root's mariadb-dump writes it to a file. A dump is SQL the app shaped, so it is never read by
+a client running as root: the client that restores one runs as the app user, with its own
+commands off (--binary-mode, --sandbox), its credentials handed to it on a pipe."""
 
+import contextlib
 import gzip
 import hashlib
 import os
+import pwd
 import re
 import subprocess
 import threading
@@ -13,6 +17,7 @@ from subprocess import PIPE
 
 from .run import Failed
 from .state import now
+from .text import visible
 
 DUMP_END = b"-- Dump completed"
 DUMP_NAME = re.compile(r"^\d{6}-\d{8}T\d{6}Z-[A-Za-z0-9._~+-]{1,120}\.sql\.gz$")
@@ -71,26 +76,37 @@ class Database:
             self.query(statements, what=f"dropping {', '.join(sorted(names))}")
 
     def dump(self, label):
-        """A dump of the database (gzip, 0600), checked complete; returns its record."""
+        """A dump of the database (gzip, 0600), checked complete; returns its record. One that
+        cannot be taken (tables locked past lock_wait_timeout, a full disk) fails, saying why."""
         self.state["dump_seq"] += 1
         self.state.save()
         stamp = now().replace("-", "").replace(":", "")
         path = f"{self.paths.backup_dir}/{self.state['dump_seq']:06d}-{stamp}-{label}.sql.gz"
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         argv = [*self.client("mariadb-dump"), *DUMP_OPTIONS, self.config.db_name]
-        with (
-            os.fdopen(descriptor, "wb") as raw,
-            gzip.GzipFile(fileobj=raw, mode="wb") as packed,
-            subprocess.Popen(argv, stdout=PIPE, stderr=PIPE, stdin=subprocess.DEVNULL, cwd="/") as process,
-        ):
-            watchdog = threading.Timer(self.config.migrate_seconds, process.kill)
-            watchdog.start()
-            for chunk in iter(lambda: process.stdout.read(65536), b""):
-                packed.write(chunk)
-            error = process.stderr.read().decode(errors="replace").strip()
-            watchdog.cancel()
+        watchdog = None
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with (
+                os.fdopen(descriptor, "wb") as raw,
+                gzip.GzipFile(fileobj=raw, mode="wb") as packed,
+                subprocess.Popen(argv, stdout=PIPE, stderr=PIPE, stdin=subprocess.DEVNULL, cwd="/") as process,
+            ):
+                watchdog = threading.Timer(self.config.migrate_seconds, process.kill)
+                watchdog.start()
+                for chunk in iter(lambda: process.stdout.read(65536), b""):
+                    packed.write(chunk)
+                error = visible(process.stderr.read().decode(errors="replace").strip())
+        except OSError as failure:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            raise Failed(f"the database backup to {path} failed ({failure.strerror or failure})") from None
+        finally:
+            if watchdog:
+                watchdog.cancel()
         if process.returncode != 0:
             os.unlink(path)
+            if process.returncode == -9:
+                error = f"it took longer than {self.config.migrate_seconds} s (setting migrate_timeout_seconds)"
             raise Failed(f"the database backup failed ({error or 'mariadb-dump exited ' + str(process.returncode)})")
         record = self.record(path)
         problem = self.unusable(record)
@@ -120,15 +136,35 @@ class Database:
         return None if lines and lines[-1].startswith(DUMP_END) else "incomplete (no end marker)"
 
     def load(self, dump):
-        """The tables of the dump, restored over the database (others are left as they are)."""
-        with subprocess.Popen(["gzip", "-dc", dump["path"]], stdout=subprocess.PIPE, cwd="/") as unpacked:
-            self.runner.run(
-                [*self.client(), "--sandbox", "--batch", self.config.db_name],
-                stdin=unpacked.stdout,
-                what=f"restoring from {dump['path']}",
-                timeout=self.config.migrate_seconds,
-                capture=True,
-            )
+        """The tables of the dump, restored over the database (others are left as they are), by a
+        client of the app user's that takes the dump as SQL alone."""
+        credentials = self.credentials_for(self.config.app_user)
+        try:
+            with subprocess.Popen(["gzip", "-dc", dump["path"]], stdout=subprocess.PIPE, cwd="/") as unpacked:
+                self.runner.run(
+                    # --defaults-file: this file alone, none of the app user's
+                    ["mariadb", f"--defaults-file=/dev/fd/{credentials}", "--binary-mode", "--sandbox", "--batch"]
+                    + [self.config.db_name],
+                    user=self.config.app_user,
+                    stdin=unpacked.stdout,
+                    pass_fds=(credentials,),
+                    what=f"restoring from {dump['path']}",
+                    timeout=self.config.migrate_seconds,
+                    capture=True,
+                )
+        finally:
+            os.close(credentials)
+
+    def credentials_for(self, user):
+        """Root's client file, on a pipe that `user` may open: the descriptor to read it from."""
+        with open(self.paths.db_client_file, "rb") as handle:
+            text = handle.read()
+        read, write = os.pipe()
+        account = pwd.getpwnam(user)
+        os.fchown(read, account.pw_uid, account.pw_gid)
+        os.write(write, text)
+        os.close(write)
+        return read
 
     def dumps(self):
         """The names of the dumps in the backup folder, oldest first (by their sequence number)."""

@@ -22,7 +22,7 @@ class Hooks:
                 [self.config.paths.program, "app-exec", *argv],
                 what=f"the {label} hook {command}",
                 timeout=self.config.migrate_seconds,
-                as_app=True,
+                user=self.config.app_user,
                 cwd=folder,
                 env={"PATH": f"{folder}/venv/bin:{SAFE_PATH}", "FLASK_APP": self.config.flask_app},
                 check=False,

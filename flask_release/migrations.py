@@ -28,7 +28,7 @@ class Migrations:
         if self.config.migrations != "auto":
             return self.config.migrations == "on"
         env_py = f"{self.builder.folder(release)}/migrations/env.py"
-        return self.builder.as_app("test", "-f", env_py, what="test", check=False).code == 0
+        return self.builder.as_build("test", "-f", env_py, what="test", check=False).code == 0
 
     def upgrade(self, release):
         """`flask db upgrade` of the release, when it is migrated; says so when it is not."""
@@ -51,7 +51,7 @@ class Migrations:
             [self.config.paths.program, "app-exec", *check],
             what="reading which migrations are backward compatible",
             timeout=120,
-            as_app=True,
+            user=self.config.app_user,
             cwd=folder,
             capture=True,
             check=False,
@@ -68,7 +68,7 @@ class Migrations:
             [self.config.paths.program, "app-exec", f"{folder}/venv/bin/python3", "-m", "flask", *args],
             what=f"flask {' '.join(args)}",
             timeout=self.config.migrate_seconds,
-            as_app=True,
+            user=self.config.app_user,
             cwd=folder,
             env={"FLASK_APP": self.config.flask_app},
         )

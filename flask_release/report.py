@@ -8,6 +8,7 @@ import subprocess
 import time
 from datetime import UTC, datetime
 
+from .backups import last_nightly
 from .run import Failed
 from .service import supervisor
 
@@ -41,6 +42,12 @@ def report(steps):
             problems.append(f"the app's database does not answer ({error})")
         kept = steps.backups.listing()
         found["backup"] = kept[-1] if kept else None
+        found["nightly"] = last_nightly(steps.paths.nightly_record)
+        if found["nightly"] and not found["nightly"]["ok"]:
+            problems.append(
+                f"the nightly backup of {found['nightly']['at']} failed ({found['nightly']['detail']}); the next "
+                f"one that passes clears this (systemctl start {config.app_name}-backup.service runs one now)"
+            )
     if "web" in roles:
         found["health"] = _timed(lambda: steps.service.health(0))
         if not found["health"]["healthy"]:

@@ -1,5 +1,6 @@
-"""How the release program runs commands: as root, or as the app user with a clean environment;
-each bounded by a timeout, its output relayed and logged.
+"""How the release program runs commands: as root, or as another account (the app user, the build
+account) with a clean environment; each bounded by a timeout, its output relayed (made safe for
+the operator's terminal) and logged.
 
 SIGINT and SIGTERM become Interrupted, which the steps handle by going back; a lost SSH session
 (SIGHUP, a closed output) does not stop a release: it goes on to its end, logged."""
@@ -13,6 +14,8 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+
+from .text import visible
 
 SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LOG_LIMIT = 2_000_000
@@ -61,14 +64,15 @@ class Result:
 
 
 class Runner:
-    def __init__(self, app_name, app_user, log_path=None, out=None):
-        self.prefix, self.app_user, self.log_path = f"[{app_name}]", app_user, log_path
+    def __init__(self, app_name, log_path=None, out=None):
+        self.prefix, self.log_path = f"[{app_name}]", log_path
         self.out = out or sys.stdout
 
     def say(self, message):
         self.write(f"{self.prefix} {message}\n")
 
     def write(self, text):
+        text = visible(text)  # what commands print is theirs: it may hold escape sequences
         if self.out is not None:
             try:
                 self.out.write(text)
@@ -85,18 +89,22 @@ class Runner:
             with os.fdopen(descriptor, "a") as log:
                 log.write(text)
 
-    def run(self, argv, *, what, timeout, as_app=False, cwd=None, env=None, stdin=None, capture=False, check=True):
-        """Runs argv; with `capture` returns its output, else relays it. Fails (Failed) on a
-        non-zero exit when `check`, and after `timeout` seconds whatever it does (stopped, with
-        all it started)."""
-        kwargs = {"cwd": "/"}
+    def run(
+        self, argv, *, what, timeout, user=None, cwd=None, env=None, stdin=None, capture=False, check=True, pass_fds=()
+    ):
+        """Runs argv, as root or as the account `user`; with `capture` returns its output, else
+        relays it. Fails (Failed) on a non-zero exit when `check`, and after `timeout` seconds
+        whatever it does (stopped, with all it started)."""
+        kwargs = {"cwd": "/", "pass_fds": pass_fds}
         environment = {"PATH": SAFE_PATH, "LANG": "C.UTF-8", **(env or {})}
-        if as_app:
-            account = pwd.getpwnam(self.app_user)
+        if user:
+            account = pwd.getpwnam(user)
             environment = {"HOME": account.pw_dir, "USER": account.pw_name, "LOGNAME": account.pw_name, **environment}
-            # env -C changes into cwd as the app user: root never follows the app user's paths
+            # env -C changes into cwd as that account: root never follows another account's paths
             argv = ["env", "-i", *(["-C", cwd] if cwd else []), *(f"{k}={v}" for k, v in environment.items()), *argv]
-            kwargs.update(user=account.pw_uid, group=account.pw_gid, extra_groups=[], env={"PATH": SAFE_PATH})
+            kwargs.update(
+                user=account.pw_uid, group=account.pw_gid, extra_groups=[], env={"PATH": SAFE_PATH}, umask=0o022
+            )
         else:
             kwargs.update(cwd=cwd or "/", env=environment)
         process = subprocess.Popen(
@@ -116,7 +124,7 @@ class Runner:
             raise Failed(f"{what} did not finish within {timeout} s, and was stopped")
         result = Result(process.returncode, out, err)
         if check and result.code != 0:
-            detail = result.err.decode(errors="replace").strip() if capture else "see the errors above"
+            detail = visible(result.err.decode(errors="replace").strip()) if capture else "see the errors above"
             raise Failed(f"{what} failed ({detail})" if detail else f"{what} failed")
         return result
 

@@ -1,20 +1,22 @@
 """gunicorn under supervisor in two colors, blue and green, each on a port of its own: a release
 starts in the idle color beside the live one, answers its health check, nginx switches to it
 with a graceful reload, and the live one drains and stops. A release, a rollback and a settings
-change all switch so; and the one health check."""
+change all switch so; and the one health check, which counts only the gunicorn root started: the
+color's port must be held by root's socket (app-exec's), not by a process of anyone else's."""
 
 import http.client
 import os
+import re
 import signal
 import socket
 import ssl
-import subprocess
 import time
 import xmlrpc.client
 from urllib.parse import urlsplit
 
-from . import nginx
+from . import nginx, sockets
 from .run import Failed
+from .text import visible
 
 COLORS = ("blue", "green")
 DRAIN_SECONDS = 30
@@ -22,6 +24,12 @@ SUPERVISOR_SOCKET = "/var/run/supervisor.sock"  # Debian's supervisord.conf
 BAD_NAME, ALREADY_STARTED, NOT_RUNNING = 10, 60, 70  # supervisor's fault codes
 GONE = ("FATAL", "EXITED", "STOPPED")  # what supervisor reports of a gunicorn that did not stay up
 SIGNALS_AT_ONCE = 4  # gunicorn's master keeps at most 5 signals waiting
+PROBE_SECONDS = 5  # the longest one health probe may take, all of it (connecting, TLS, the answer)
+STATUS_LINE = re.compile(rb"^HTTP/1\.[01] ([1-5][0-9][0-9])(?: |$)")
+
+
+class NotHTTP(ValueError):
+    """What answered is not an HTTP server."""
 
 
 def other(color):
@@ -117,26 +125,44 @@ class Service:
 
     def drain(self, color):
         """Waits (at most DRAIN_SECONDS) until nginx's workers of before its reload are gone (one
-        may hold a request it has read and not yet passed on to the color) and no connection to
-        the color's port is open."""
+        may hold a request it has read and not yet passed on to the color) and no connection of
+        nginx's to the color's port is open (this host's nginx, or another host's): no process of
+        anyone else's can stretch it."""
         deadline = time.monotonic() + DRAIN_SECONDS
-        while time.monotonic() < deadline:
+        while True:
             old_workers = nginx.workers(shutting_down=True)
-            connections = subprocess.run(
-                ["ss", "-Htn", "state", "established", f"( sport = :{self.port(color)} )"],
-                capture_output=True,
-                text=True,
-                check=False,
-            ).stdout.strip()
+            connections = sockets.connections_of(self.port(color), nginx.accounts(old_workers | nginx.workers()))
             if not old_workers and not connections:
+                return
+            if time.monotonic() >= deadline:
+                self.runner.say(
+                    f"waited {DRAIN_SECONDS} s for nginx to finish with {self.program(color)} ({len(old_workers)} "
+                    f"workers from before its reload, {len(connections)} connections open): stopping it anyway"
+                )
                 return
             time.sleep(0.1)
 
-    def route(self, color):
-        """nginx of this host sends the site's requests to `color` (a graceful reload), when this
-        host's nginx fronts its gunicorn alone; other layouts balance over both colors."""
+    def route(self, color, release):
+        """nginx of this host sends the site's requests to `color` and serves /static from the
+        folder of `release`, which the color runs (a graceful reload), when this host's nginx
+        fronts its gunicorn alone; other layouts balance over both colors."""
         if self.config.nginx_upstream_link:
-            nginx.relink(self.runner, self.config.nginx_upstream_link, f"upstream-{color}.conf")
+            static = self.config.static_path and nginx.serve_static(
+                self.config.paths.static_config,
+                f"{self.config.paths.releases}/{release}/{self.config.static_path.strip('/')}",
+                self.config.paths.program,
+            )
+            nginx.relink(self.runner, self.config.nginx_upstream_link, f"upstream-{color}.conf", changed=static)
+
+    def foreign_listener(self, color):
+        """Who holds the color's port other than the gunicorn root started there, or None."""
+        holder = sockets.foreign_listener(self.port(color))
+        if holder:
+            return (
+                f"port {self.port(color)} of {self.program(color)} is held by {holder}, not by the gunicorn "
+                "supervisor started: stop that process"
+            )
+        return None
 
     def gone(self, color):
         """What supervisor says of the color when it is not running nor starting, else None."""
@@ -147,8 +173,9 @@ class Service:
 
     def health(self, seconds=None, url=None, color=None, highest=None):
         """(healthy, what answered) of `url` (default: the site through this host's nginx) within
-        `seconds` (default health_seconds), healthy with a status from 200 to `highest` (default
-        health_max_status); given the `color` that answers, sooner when it stops."""
+        `seconds` (default health_seconds; one probe more at most, PROBE_SECONDS), healthy with a
+        status from 200 to `highest` (default health_max_status); given the `color` that answers,
+        sooner when it stops, and unhealthy when another process holds its port."""
         highest = self.config.health_max_status if highest is None else highest
         seconds = self.config.health_seconds if seconds is None else seconds
         url = url or self.config.site_url + self.config.health_path
@@ -157,10 +184,12 @@ class Service:
             try:
                 status = probe(url, self.config.health_host)
                 answer = f"HTTP {status}"
-                if 200 <= status <= highest:
-                    return True, answer
-            except (OSError, http.client.HTTPException) as error:
-                answer = f"no answer ({error})"
+            except (OSError, NotHTTP) as error:
+                status, answer = None, f"no answer ({error})"
+            if color and (holder := self.foreign_listener(color)):
+                return False, f"{url}: {answer}; {holder}"
+            if status and 200 <= status <= highest:
+                return True, answer
             if time.monotonic() >= deadline:
                 return False, f"{url} (Host {self.config.health_host}): {answer} for {seconds} s"
             if color and (gone := self.gone(color)):
@@ -194,21 +223,43 @@ def supervisor():
     return xmlrpc.client.ServerProxy("http://localhost/RPC2", transport=_SupervisorTransport())
 
 
-def probe(url, host, timeout=5):
-    """The status of a GET of url with this Host header (and TLS server name), certificate unchecked:
-    the site's own certificate may be self-signed, and its name is not what is checked here."""
+def probe(url, host, timeout=PROBE_SECONDS):
+    """The status of a GET of url with this Host header (and TLS server name), certificate
+    unchecked (the site's own certificate may be self-signed, and its name is not what is checked
+    here), within `timeout` seconds in all: a peer that trickles its answer does not hold it
+    longer. Nothing of the answer is read past its status line."""
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    connection = http.client.HTTPConnection(parts.hostname, port, timeout=timeout)
-    if parts.scheme == "https":
-        context = ssl.create_default_context()
-        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-        connection.sock = context.wrap_socket(
-            socket.create_connection((parts.hostname, port), timeout=timeout), server_hostname=host
-        )
+    deadline = time.monotonic() + timeout
+
+    def left():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"no status line within {timeout:.0f} s")
+        return remaining
+
+    connection = socket.create_connection((parts.hostname, port), timeout=left())
     try:
+        if parts.scheme == "https":
+            context = ssl.create_default_context()
+            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+            connection.settimeout(left())  # the handshake's deadline, all of it
+            connection = context.wrap_socket(connection, server_hostname=host)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        connection.request("GET", path, headers={"Host": host, "User-Agent": "release health check"})
-        return connection.getresponse().status
+        headers = f"Host: {host}\r\nUser-Agent: release health check\r\nConnection: close\r\n"
+        connection.settimeout(left())
+        connection.sendall(f"GET {path} HTTP/1.1\r\n{headers}\r\n".encode())
+        answer = b""
+        while b"\n" not in answer and len(answer) < 1024:
+            connection.settimeout(left())
+            chunk = connection.recv(1024)
+            if not chunk:
+                break
+            answer += chunk
     finally:
         connection.close()
+    line = answer.split(b"\n", 1)[0].rstrip(b"\r")
+    match = STATUS_LINE.match(line)
+    if not match:
+        raise NotHTTP(f"not an HTTP answer: {visible(line[:100].decode(errors='replace'))!r}")
+    return int(match.group(1))

@@ -1,13 +1,18 @@
-"""The app's git repository on the server (a bare one, the app user's): git runs as the app
-user only, so a repository's config can never make root run anything."""
+"""The app's git repository on the server (a bare one, the build account's): git runs as the
+build account only, so a repository's config can never make root run anything, and reads no
+global config of that account's own (~/.gitconfig), nor anything the app user writes."""
 
 from .identity import REF_FORMAT, parse_refs
 
-GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new"}
+GIT_ENV = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_CONFIG_GLOBAL": "/dev/null",
+    "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new",
+}
 # A stalled transfer ends after 30 s below 1 kB/s; the whole command after `git_seconds`.
 GIT_OPTIONS = ("-c", "http.lowSpeedLimit=1000", "-c", "http.lowSpeedTime=30")
 REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
-# The app user keeps a copy of a shipped bundle only while fetching from it.
+# The build account keeps a copy of a shipped bundle only while fetching from it.
 RECEIVE = (
     'f=$(mktemp) && cat > "$f" && git --git-dir="$1" fetch -q --force "$f" "$2" "$3"; '
     'status=$?; rm -f "$f"; exit $status'
@@ -23,7 +28,7 @@ class Source:
             ["git", *GIT_OPTIONS, f"--git-dir={self.paths.repo}", *args],
             what=what,
             timeout=self.config.git_seconds,
-            as_app=True,
+            user=self.config.build_user,
             env=GIT_ENV,
             capture=capture,
             check=check,
@@ -31,7 +36,11 @@ class Source:
 
     def ensure_repository(self):
         self.runner.run(
-            ["git", "init", "-q", "--bare", self.paths.repo], what="git init", timeout=60, as_app=True, env=GIT_ENV
+            ["git", "init", "-q", "--bare", self.paths.repo],
+            what="git init",
+            timeout=60,
+            user=self.config.build_user,
+            env=GIT_ENV,
         )
 
     def fetch(self, url):
@@ -47,7 +56,7 @@ class Source:
                 ["sh", "-c", RECEIVE, "-", self.paths.repo, *REFSPECS],
                 what="git fetch of the shipped commits",
                 timeout=self.config.git_seconds,
-                as_app=True,
+                user=self.config.build_user,
                 env=GIT_ENV,
                 stdin=handle,
             )
@@ -59,7 +68,7 @@ class Source:
         return parse_refs(output.decode(errors="replace").splitlines())
 
     def export(self, commit, folder):
-        """The files of `commit` into `folder` (the app user's)."""
+        """The files of `commit` into `folder` (the build account's)."""
         self.runner.run(
             [
                 "bash",
@@ -72,6 +81,6 @@ class Source:
             ],
             what=f"unpacking {commit[:12]}",
             timeout=self.config.git_seconds,
-            as_app=True,
+            user=self.config.build_user,
             env=GIT_ENV,
         )

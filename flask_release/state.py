@@ -11,7 +11,14 @@ import os
 import time
 from datetime import UTC, datetime
 
+from .text import visible
+
+# Where releases are built: 2, under root's /srv/<app>, by the build account (1: in the app user's
+# home, by the app user). Releases and venvs of an earlier layout count as not built: the next
+# deploy builds the serving release again (the history stays).
+LAYOUT = 2
 EMPTY = {
+    "layout": LAYOUT,
     "live": None,  # the color (blue, green) whose gunicorn serves
     "releases": {},
     "venvs": {},
@@ -26,6 +33,11 @@ EMPTY = {
 HISTORY_KEEP = 200
 
 
+def built(data):
+    """The releases of root's record `data` (as read from state.json) built where this layout builds."""
+    return (data.get("releases") or {}) if data.get("layout") == LAYOUT else {}
+
+
 def now():
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -35,7 +47,10 @@ class State:
         self.path = path
         try:
             with open(path) as handle:
-                self.data = {**EMPTY, **json.load(handle)}
+                data = json.load(handle)
+            self.data = {**EMPTY, **data, "layout": LAYOUT}
+            if data.get("layout") != LAYOUT:
+                self.data.update(releases={}, venvs={}, pending=None)
         except FileNotFoundError:
             self.data = json.loads(json.dumps(EMPTY))
 
@@ -205,4 +220,4 @@ def describe_process(pid, proc="/proc"):
         return f"process {pid}"
     started = boot + started_ticks / os.sysconf("SC_CLK_TCK")
     since = datetime.fromtimestamp(started, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return f"process {pid} ({command[:200]}), running since {since} ({int(time.time() - started)} s ago)"
+    return f"process {pid} ({visible(command[:200])}), running since {since} ({int(time.time() - started)} s ago)"

@@ -114,7 +114,10 @@ class Steps:
         before = self.database.snapshot()
         dump = None
         if previous:
-            dump = self.database.dump(previous)
+            try:
+                dump = self.database.dump(previous)
+            except Failed as error:
+                raise Failed(f"the migration of {release} did not run: {error}; {still_serves(previous)}.") from None
             self.say(f"database backed up to {dump['path']}")
         breaking = self.state["pending"].get("breaking") if previous and not phase else None
         maintenance = bool(breaking and self.config.maintenance_link) and self.maintenance(True)
@@ -215,6 +218,9 @@ class Steps:
         now (.env, the program's options, MariaDB's new connections), then switched to."""
         if not self.state.serving:
             raise Refused("nothing is deployed yet: nothing to reload.")
+        if not self.state.serving_release():  # built where an earlier version of the deploy built releases
+            self.say(f"{self.state.serving} is built again by this deploy's release step, with the new settings")
+            return
         healthy, detail = self.switcher.serve(self.state.serving)
         if not healthy:
             raise Failed(

@@ -2,8 +2,12 @@
 health check on its own port, then `current` and nginx switch to it (a graceful reload) and
 the live color drains and stops; meanwhile the live color runs half its workers. When anything
 fails the live color has kept serving (its workers given back): nothing needs to go back but the
-routing. Root records which color is live; the links are the app user's, made as that user."""
+routing. Root records which color is live, and its links (in its own folder) say what each color
+runs: neither the app user nor the build account can point them elsewhere."""
 
+import os
+
+from . import links
 from .service import COLORS, other
 
 
@@ -24,6 +28,9 @@ class Switch:
         is stopped again and the live color serves as before."""
         live = self.live
         color = other(live) if live else COLORS[0]
+        holder = self.service.foreign_listener(color)
+        if holder:  # whatever answers there is not the release
+            return False, holder
         self.point(f"slots/{color}", release)
         if live:  # recorded first: a run interrupted before the switch gives them back (restore)
             self.state["shrunk"] = self.service.fewer_workers()
@@ -33,7 +40,7 @@ class Switch:
         healthy, detail = self.service.health(url=self.service.url(color), color=color)
         if healthy:
             self.point("current", release)
-            self.service.route(color)
+            self.service.route(color, release)
             if self.service.config.site_url:  # as users reach it, through this host's nginx
                 healthy, detail = self.service.health()
         if not healthy:
@@ -48,9 +55,9 @@ class Switch:
 
     def restore(self, stop=None):
         """The routing back to what root's record says serves: nginx to the live color, `current`
-        to the serving release (whatever the app user did to it); `stop`, a color, stopped."""
+        to the serving release; `stop`, a color, stopped."""
         if self.live:
-            self.service.route(self.live)
+            self.service.route(self.live, self.state.serving)
             self.service.grow(self.live, self.state["shrunk"])
             self.state["shrunk"] = 0
             self.state.save()
@@ -66,9 +73,7 @@ class Switch:
             self.service.start(self.live)
 
     def point(self, link, release):
-        """The app user's link (`current`, slots/<color>) points at the release, atomically."""
-        path = f"{self.paths.app_dir}/{link}"
+        """Root's link (`current`, slots/<color>) points at the release, atomically."""
         target = f"releases/{release}" if link == "current" else f"../releases/{release}"
-        self.builder.as_app("mkdir", "-p", "--", self.paths.slots, what="mkdir")
-        self.builder.as_app("ln", "-sfn", target, f"{path}.next", what="ln")
-        self.builder.as_app("mv", "-T", "--", f"{path}.next", path, what="mv")
+        os.makedirs(self.paths.slots, mode=0o755, exist_ok=True)
+        links.point(f"{self.paths.app_dir}/{link}", target)

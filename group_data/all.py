@@ -3,7 +3,8 @@
 # or are generated on the first deploy and kept on the server (root's /etc/<app_name>/secrets.env).
 
 app_name = "microblog"  # name of the app: supervisor program, nginx site, folders /etc, /var/lib, /var/log/<app_name>
-app_user = "deploy"  # unprivileged user that builds the releases and runs gunicorn (created by the deploy)
+app_user = "deploy"  # unprivileged user that runs the app: gunicorn, migrations, hooks (created by the deploy)
+build_user = None  # unprivileged user that fetches and builds the releases (git, pip); None = <app_user>_build
 app_module = "microblog:app"  # WSGI entry point given to gunicorn
 flask_app = "microblog.py"  # FLASK_APP for `flask db upgrade`
 migrations = "auto"  # `flask db upgrade` on release: auto (when the release has migrations/env.py), on, off

@@ -4,22 +4,27 @@ import hashlib
 
 from pyinfra import host
 from pyinfra.api import OperationError, QuoteString, StringCommand, operation
-from pyinfra.facts.files import Sha1File
+from pyinfra.facts.files import File, Sha1File
 
 from facts.files import Folders
 
 # The new content comes on standard input: it is never in a command line, a temporary file of
 # pyinfra's or its output. Run as the file's owner, so no one else's link is ever followed.
-WRITE = 'umask 077; rm -f "$1.new" && cat > "$1.new" && mv -f "$1.new" "$1"'
+WRITE = 'umask 077; rm -f "$1.new" && cat > "$1.new" && {share}mv -f "$1.new" "$1"'
+SHARE = 'chgrp -- "$2" "$1.new" && chmod 0640 "$1.new" && '  # the group ($2) may read it
 
 
 @operation()
-def secret_file(dest: str, content: str):
-    """Ensures dest holds content, mode 0600, owned by whoever the operation runs as (root, or the
-    app user with _sudo_user); its content is never printed, not even as a diff."""
-    if host.get_fact(Sha1File, path=dest) == hashlib.sha1(content.encode(), usedforsecurity=False).hexdigest():
+def secret_file(dest: str, content: str, group: str | None = None):
+    """Ensures dest holds content, mode 0600 (0640 with `group`, which may read it then), owned by
+    whoever the operation runs as (root, or the app user with _sudo_user); its content is never
+    printed, not even as a diff."""
+    digest = hashlib.sha1(content.encode(), usedforsecurity=False).hexdigest()
+    info = host.get_fact(File, path=dest) if group else None
+    if host.get_fact(Sha1File, path=dest) == digest and (not group or (info["group"], info["mode"]) == (group, 640)):
         return
-    yield StringCommand("sh", "-c", QuoteString(WRITE), "-", QuoteString(dest), _stdin=content)
+    script = QuoteString(WRITE.format(share=SHARE if group else ""))
+    yield StringCommand("sh", "-c", script, "-", QuoteString(dest), QuoteString(group or ""), _stdin=content)
 
 
 @operation()

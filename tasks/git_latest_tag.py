@@ -10,10 +10,11 @@ from operations.release import ship_commits
 
 @deploy("App source at its latest tag")
 def app_source(folders=True):
-    """Beyond its name, first: ensures the unprivileged app user and its folders (made as that
-    user: root never works in them), unless `folders` is False (a host known to hold them). Then
-    the release to deploy, `ref` or the latest tag: a local repository's commits are shipped to
-    the server's repository here; a URL's are fetched by the release program, as the app user."""
+    """Beyond its name, first: ensures the two unprivileged accounts (the app user runs the app,
+    the build account builds its releases) and the app's folders, unless `folders` is False (a
+    host known to hold them). Then the release to deploy, `ref` or the latest tag: a local
+    repository's commits are shipped to the server's repository here; a URL's are fetched by the
+    release program, as the build account."""
     s = settings()
     if folders:
         app_folders(s)
@@ -25,16 +26,19 @@ def app_folders(s):
     server.user(  # noqa: S604 (the user's login shell, not a shell command)
         name=f"App user {s.app_user}", user=s.app_user, home=paths.home, shell="/bin/bash", create_home=True
     )
-    # Debian makes homes 0700; nginx must traverse them to serve /static.
-    folders(name=f"{paths.home} (0751)", modes={paths.home: "0751"})
-    owned = {
-        paths.app_dir: "0751",
-        paths.releases: "0751",
-        paths.venvs: "0750",
-        paths.shared: "0750",
-        paths.slots: "0751",
-    }
-    folders(name=f"{paths.app_dir} and its folders", modes=owned, _sudo=True, _sudo_user=s.app_user)
+    server.user(  # noqa: S604
+        name=f"Build account {s.build_user}",
+        user=s.build_user,
+        home=paths.build_home,
+        shell="/usr/sbin/nologin",
+        create_home=True,
+    )
+    folders(name=f"{paths.home}, {paths.build_home} (0700)", modes={paths.home: "0700", paths.build_home: "0700"})
+    # root's folder: in it each account owns its own (made by root, in root's folder)
+    folders(name=f"{paths.app_dir}, {paths.slots} (root's)", modes={paths.app_dir: "0755", paths.slots: "0755"})
+    built = {paths.repo: "0750", paths.releases: "0751", paths.venvs: "0751"}
+    folders(name=f"{', '.join(built)} ({s.build_user}'s)", modes=built, user=s.build_user, group=s.build_user)
+    folders(name=f"{paths.shared} ({s.app_user}'s)", modes={paths.shared: "0750"}, user=s.app_user, group=s.app_user)
     if s.pip_constraints:
         files.put(name="pip constraints", src=s.pip_constraints, dest=paths.pip_constraints, mode="0644")
     else:
@@ -58,5 +62,5 @@ def report_and_ship(s):
             program=paths.program,
             bundle=paths.incoming_bundle,
             repository=paths.repo,
-            user=s.app_user,
+            user=s.build_user,
         )

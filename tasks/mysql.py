@@ -4,7 +4,7 @@ from pyinfra.operations import files, mysql, systemd
 from core.render import render
 from core.secrets import app_secrets
 from core.settings import settings
-from operations.mariadb import account
+from operations.mariadb import account, grant_pattern, no_other_databases
 
 CONFIG = "/etc/mysql/mariadb.conf.d/90-flask-deploy.cnf"
 # The operations that (re)start MariaDB, by db host: the app hosts reload gunicorn after them,
@@ -47,7 +47,10 @@ def database():
             user=s.db_user,
             user_hostname=client,
             privileges=["ALL"],
-            database=s.db_name,
+            database=grant_pattern(s.db_name),  # `shop_1`.* would grant shop21 too
         )
+    no_other_databases(
+        name=f"{s.db_user} has rights on no other database", user=s.db_user, hosts=clients, database=s.db_name
+    )
     mysql.database(name="No test database", database="test", present=False)
     account(name="No anonymous MariaDB users", user="", hosts=[], password_hash="")

@@ -12,9 +12,11 @@ from operations.files import secret_file
 def app_environment():
     """The venvs themselves are built by the release program, per requirements and pip settings
     (see tasks/program.py). This ensures what every release of the host shares: root's copy of
-    the secrets (0600), the app's .env with SECRET_KEY, DATABASE_URL, `app_env` and `app_secrets` (0600, the app user's,
-    written as that user), and root's MariaDB client file with the app's credentials (0600).
-    Returns the .env's operation: a change reloads the app."""
+    the secrets (0600), the app's .env with SECRET_KEY, DATABASE_URL, `app_env` and `app_secrets`
+    (0600, the app user's, written as that user), root's MariaDB client file with the app's
+    credentials (0600), and root's pip.conf, which the build account's group reads (0640: the
+    package index of DEPLOY_PIP_INDEX_URL, when given). Returns the .env's operation: a change
+    reloads the app."""
     s = settings()
     secrets = app_secrets()
     paths = s.paths
@@ -27,7 +29,14 @@ def app_environment():
             secret_key=secrets.secret_key,
             db_password=secrets.db_password,
             app_secrets=secrets.app,
+            pip_index_url=secrets.pip_index_url,
         ),
+    )
+    secret_file(
+        name=f"{paths.pip_config} (0640, root's, {s.build_user}'s group reads it)",
+        dest=paths.pip_config,
+        content=render_text("pip.conf.j2", s, index_url=secrets.pip_index_url),
+        group=s.build_user,
     )
     secret_file(
         name=f"{paths.db_client_file} (0600, root's)",

@@ -1,8 +1,10 @@
 """The release program's `app-exec` (flask_release.app_env): the app's .env read as python-dotenv
-reads it, into the environment of the command it runs in its own place; never as root."""
+reads it, into the environment of the command it runs in its own place, the names the deploy
+writes alone; never as root: started by root, it binds the port, then becomes the app user."""
 
 import io
 import os
+import socket
 import subprocess
 import sys
 
@@ -10,6 +12,7 @@ import pytest
 from dotenv import dotenv_values
 
 from core.render import render_text
+from flask_release import app_env
 from flask_release.app_env import Unreadable, exec_with, parse
 from tests.helpers import settings_of
 
@@ -42,17 +45,37 @@ def test_an_unreadable_line_is_named_by_number_never_shown(text):
     assert "no end" not in str(error.value) and "setting" not in str(error.value)
 
 
-def test_never_as_root(monkeypatch, tmp_path):
+def test_as_root_it_binds_then_becomes_the_app_user_before_reading_the_env(monkeypatch, tmp_path):
+    done = []
     monkeypatch.setattr(os, "geteuid", lambda: 0)
-    with pytest.raises(SystemExit, match="never as root"):
-        exec_with(str(tmp_path / ".env"), ["true"])
+    with pytest.raises(SystemExit, match="as root, it needs --listen"):
+        exec_with(str(tmp_path / ".env"), ["true"], (), "deploy")
+    monkeypatch.setattr(app_env, "listening", lambda address: done.append(("listening", address)))
+    monkeypatch.setattr(app_env, "become", lambda user: done.append(("become", user)))
+    monkeypatch.setattr(app_env, "parse", lambda text: done.append(("read", text)) or {})
+    monkeypatch.setattr(os, "execvp", lambda program, argv: done.append(("exec", argv)))
+    (tmp_path / ".env").write_text("A=1\n")
+    exec_with(str(tmp_path / ".env"), ["gunicorn"], (), "deploy", listen="127.0.0.1:8001")
+    assert done == [("listening", "127.0.0.1:8001"), ("become", "deploy"), ("read", "A=1\n"), ("exec", ["gunicorn"])]
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(SystemExit, match="--listen is root's"):
+        exec_with(str(tmp_path / ".env"), ["true"], (), "deploy", listen="127.0.0.1:8001")
 
 
-def run_as_app_user(env_file, command):
+def test_a_port_another_process_holds_stops_it_naming_the_address():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        with pytest.raises(SystemExit, match=f"cannot listen on {address} .*another process holds it"):
+            app_env.listening(address)
+
+
+def run_as_app_user(env_file, command, names=("SECRET_KEY", "DATABASE_URL", "KEPT")):
     """exec_with in a child process that believes it is not root."""
     code = (
         "import os, sys; os.geteuid = lambda: 1000; from flask_release.app_env import exec_with; "
-        "exec_with(sys.argv[1], sys.argv[2:])"
+        f"exec_with(sys.argv[1], sys.argv[2:], {tuple(names)!r}, 'deploy')"
     )
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     environment = {"PATH": os.environ["PATH"], "PYTHONPATH": here, "KEPT": "from before"}
@@ -77,3 +100,28 @@ def test_a_missing_or_unreadable_env_stops_the_command_naming_the_file_not_its_t
     env_file.write_text('SECRET_KEY="hidden value\n')
     broken = run_as_app_user(str(env_file), ["true"])
     assert broken.returncode == 1 and "line 1" in broken.stderr and "hidden" not in broken.stderr
+
+
+def test_only_the_names_the_deploy_writes_reach_the_environment(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text('SECRET_KEY="k"\nLD_PRELOAD=/srv/microblog/shared/evil.so\nPYTHONPATH=/tmp/evil\n')
+    show = "import os; e = os.environ; print(e['SECRET_KEY'], 'LD_PRELOAD' in e, e['PYTHONPATH'] == '/tmp/evil')"
+    result = run_as_app_user(str(env_file), [sys.executable, "-c", show], names=("SECRET_KEY",))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["k", "False", "False"]
+
+
+@pytest.mark.parametrize("taken", [False, True])  # 3 free: the socket's own descriptor is 3
+def test_the_socket_is_handed_over_as_descriptor_3_kept_across_exec(taken):
+    code = (
+        "import os, socket, sys; from flask_release import app_env; "
+        f"{'os.open(os.devnull, os.O_RDONLY)' if taken else 'pass'}; "
+        "app_env.listening('127.0.0.1:0'); "
+        "os.execvp(sys.executable, [sys.executable, '-c', "
+        "'import socket; s = socket.socket(fileno=3); print(s.getsockname()[0], s.type == socket.SOCK_STREAM)'])"
+    )
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONPATH": here}, pass_fds=(), check=False
+    )
+    assert result.returncode == 0 and result.stdout.split() == ["127.0.0.1", "True"], result.stderr

@@ -1,12 +1,13 @@
-"""The release program's steps without a server: commands bounded and run as the app user,
-releases built and pruned, dumps checked before use, an interrupted run recovered, and the
-program itself as the deploy ships it."""
+"""The release program's steps without a server: who runs each command (the build account builds,
+the app user loads the app and migrates), releases built and pruned, dumps checked before use,
+an interrupted run recovered, and the program itself as the deploy ships it."""
 
 import gzip
 import io
 import json
 import os
 import subprocess
+from types import SimpleNamespace
 
 import pytest
 
@@ -30,6 +31,8 @@ def config(tmp_path, **overrides):
     values = dict(
         app_name="microblog",
         app_user="nobody",
+        build_user="builder",
+        env_names=("SECRET_KEY", "DATABASE_URL"),
         db_name="microblog",
         flask_app="microblog.py",
         app_module="microblog:app",
@@ -46,6 +49,7 @@ def config(tmp_path, **overrides):
         gunicorn_ports=(8000, 8001),
         workers=4,
         nginx_upstream_link=None,
+        static_path=None,
         site_url="https://127.0.0.1",
         health_path="/",
         health_host="localhost",
@@ -71,11 +75,11 @@ class Recorder(Runner):
     """Runs nothing: records each command and who it would run as."""
 
     def __init__(self):
-        super().__init__("microblog", "nobody", out=io.StringIO())
+        super().__init__("microblog", out=io.StringIO())
         self.commands = []
 
-    def run(self, argv, *, what, timeout, as_app=False, **kwargs):
-        self.commands.append(("app" if as_app else "root", list(argv)))
+    def run(self, argv, *, what, timeout, user=None, **kwargs):
+        self.commands.append((user or "root", list(argv)))
         return Result(1 if argv[0] == "test" else 0, b"Flask==3\n", b"")  # no folder is there
 
 
@@ -109,7 +113,7 @@ def test_a_folder_root_has_no_record_of_is_never_removed_or_rebuilt(tmp_path):
     assert build.release_for(Target("v1.0.0", "v1.0.0", COMMIT, True)) == ("v1.0.0~2", False)
 
 
-def test_pruning_keeps_the_last_releases_that_served_and_removes_as_the_app_user(tmp_path):
+def test_pruning_keeps_the_last_releases_that_served_and_removes_as_the_build_account(tmp_path):
     build, runner, state = builder(tmp_path)
     for number, venv in ((1, "k1"), (2, "k1"), (3, "k2"), (4, "k3")):
         release = f"v{number}"
@@ -119,10 +123,26 @@ def test_pruning_keeps_the_last_releases_that_served_and_removes_as_the_app_user
     build.prune()
     assert sorted(state["releases"]) == ["v3", "v4"] and sorted(state["venvs"]) == ["k2", "k3"]
     assert runner.commands == [
-        ("app", ["rm", "-rf", "--", "/home/nobody/microblog/releases/v1"]),
-        ("app", ["rm", "-rf", "--", "/home/nobody/microblog/releases/v2"]),
-        ("app", ["rm", "-rf", "--", "/home/nobody/microblog/venvs/k1"]),
+        ("builder", ["rm", "-rf", "--", "/srv/microblog/releases/v1"]),
+        ("builder", ["rm", "-rf", "--", "/srv/microblog/releases/v2"]),
+        ("builder", ["rm", "-rf", "--", "/srv/microblog/venvs/k1"]),
     ]
+
+
+def test_the_build_account_builds_and_the_app_user_loads_the_app(tmp_path):
+    build, runner, _ = builder(tmp_path)
+
+    class Source:
+        def export(self, commit, folder):
+            runner.commands.append(("builder", ["export", commit, folder]))
+
+    build.source = Source()
+    release = build.build(Target("v1.0.0", "v1.0.0", COMMIT, True))
+    build.check_imports(release)
+    users = {user for user, argv in runner.commands[:-1]}
+    assert users == {"builder"} and runner.commands[-1][0] == "nobody"
+    assert runner.commands[-1][1][:2] == [build.paths.program, "app-exec"]  # with the app's settings
+    assert not [argv for _, argv in runner.commands if "/home/nobody" in " ".join(argv)]
 
 
 @pytest.mark.parametrize(
@@ -313,10 +333,13 @@ def test_the_live_color_runs_half_its_workers_during_a_switch_and_gets_them_back
     state = State(str(tmp_path / "state.json"))
     state["live"], state["serving"] = "blue", "v1"
     service = FakeService(healthy)
-    switch = Switch(Recorder(), state, builder(tmp_path, state)[0], service, config(tmp_path).paths)
+    paths = SimpleNamespace(app_dir=str(tmp_path), slots=str(tmp_path / "slots"))  # root's links, made here
+    switch = Switch(Recorder(), state, builder(tmp_path, state)[0], service, paths)
     assert switch.serve("v2")[0] is healthy
     assert ("shrink", "blue", 2) in service.calls  # 4 workers: 2 stop while green starts
     assert (("grow", "blue", 2) in service.calls) is not healthy  # no switch happened: given back
     assert State(state.path)["shrunk"] == 0 and State(state.path)["live"] == ("green" if healthy else "blue")
+    assert os.readlink(tmp_path / "slots" / "green") == "../releases/v2"
+    assert os.readlink(tmp_path / "current") == "releases/v2" if healthy else not (tmp_path / "current").exists()
     # one worker is kept; gunicorn's master takes at most 5 signals at once
     assert [FakeService(True, workers).fewer_workers() for workers in (1, 2, 3, 4, 16)] == [0, 1, 2, 2, 4]

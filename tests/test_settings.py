@@ -197,8 +197,49 @@ def test_one_host_keeps_everything_on_loopback_and_checks_health_through_nginx()
     assert s.forwarded_allow_ips == "127.0.0.1"
     assert s.site_url == "https://127.0.0.1" and s.health_path == "/" and s.health_host == "localhost"
     assert s.nginx_upstream_link == "/etc/microblog/live.conf".replace("/etc/", "/etc/nginx/")
-    assert s.paths.env_file == "/home/deploy/microblog/shared/.env" and s.paths.state_dir == "/var/lib/microblog"
+    assert s.paths.env_file == "/srv/microblog/shared/.env" and s.paths.state_dir == "/var/lib/microblog"
+    assert s.paths.releases == "/srv/microblog/releases" and (s.app_user, s.build_user) == ("deploy", "deploy_build")
     assert settings_of(tls="off").site_url == "http://127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fix"),
+    [
+        ({"build_user": "deploy"}, "other than app_user's"),
+        ({"build_user": "root"}, "other than app_user's"),
+        ({"build_user": "Build-er"}, "lowercase letters"),
+        ({"app_user": "a" * 30}, "None makes <app_user>_build"),  # 36 characters: too long for an account
+    ],
+)
+def test_the_build_account_is_an_account_of_its_own(overrides, fix):
+    found = [problem for problem in problems(data(tls="self-signed", **overrides)) if "`build_user`" in problem]
+    assert len(found) == 1 and fix in found[0], found
+    assert settings_of(build_user="ci_builder").paths.build_home == "/home/ci_builder"
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("repo", "https://ghp_token123@github.com/org/app.git"),
+        ("repo", "https://user:pass@git.example.org/app.git"),
+        ("repo", "ssh://git:secret@git.example.org/app.git"),
+        ("pip_index_url", "https://user:token@pypi.example.org/simple"),
+        ("pip_extra_args", "--extra-index-url https://__token__:abc@pkgs.example.org/simple"),
+        ("acme_directory", "https://user:pw@acme.example.org/directory"),
+    ],
+)
+def test_credentials_in_urls_are_refused_naming_the_secret_way(setting, value):
+    found = [problem for problem in problems(data(tls="self-signed", **{setting: value})) if f"`{setting}`" in problem]
+    assert found and "credentials" in found[0], found
+    way = {"repo": "a clone on this machine", "acme_directory": "plain URL"}.get(setting, "DEPLOY_PIP_INDEX_URL")
+    assert way in found[0]
+
+
+@pytest.mark.parametrize(
+    "repo", ["git@github.com:org/app.git", "ssh://git@git.example.org/app.git", "https://github.com/org/app.git"]
+)
+def test_an_ssh_user_is_no_credential(repo):
+    assert not [problem for problem in problems(data(tls="self-signed", repo=repo)) if "`repo`" in problem]
 
 
 def test_a_spread_layout_binds_private_addresses_and_checks_each_app_host_on_gunicorn():

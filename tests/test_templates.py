@@ -42,8 +42,9 @@ def test_nginx_site_proxies_to_gunicorn_serves_static_and_acme():
     ):
         assert f"proxy_set_header {header};" in text
     static = re.search(r"location /static/ \{(.*?)\}", text, re.S).group(1)
-    assert "alias /home/deploy/microblog/current/app/static/;" in static and "expires 30d;" in static
-    assert "disable_symlinks if_not_owner" in static
+    # the serving release's folder, by its real path: the release program writes it at each switch
+    assert "include /etc/nginx/microblog/static[.]conf;" in static and "expires 30d;" in static
+    assert "disable_symlinks on;" in static and "alias" not in static
     assert re.search(r"location \^~ /\.well-known/acme-challenge/ \{\s*root /var/www/acme;", text)
     assert "server_name example.org www.example.org;" in text and "server_tokens off;" in text
 
@@ -144,17 +145,18 @@ def test_supervisor_keeps_gunicorn_alive_in_two_colors_on_loopback():
     assert set(programs) == {"microblog-blue", "microblog-green", "microblog-live"}
     for color, port in (("blue", 8000), ("green", 8001)):
         program = programs[f"microblog-{color}"]
-        assert "user=deploy" in program and "directory=/home/deploy/microblog\n" in program  # outlives releases
+        assert "directory=/srv/microblog\n" in program  # outlives releases
+        assert "user=" not in program  # app-exec binds the port as root, then becomes the app user
         for flag in ("autorestart", "stopasgroup", "killasgroup"):
             assert f"{flag}=true" in program
         assert "autostart=false" in program  # the release program starts the live color
         command = re.search(r"^command=(.*)$", program, re.M).group(1)
-        # with the app's .env in its environment (read as the app user), through its slot, which
-        # the release program points at the release the color runs
+        # on root's socket, with the app's .env in its environment (read as the app user), through
+        # its slot, which the release program points at the release the color runs
         assert command.startswith(
-            "/usr/local/sbin/microblog-release app-exec "
-            f"/home/deploy/microblog/slots/{color}/venv/bin/python3 -m gunicorn "
-            f"--chdir /home/deploy/microblog/slots/{color} -b 127.0.0.1:{port} -w 4 "
+            f"/usr/local/sbin/microblog-release app-exec --listen 127.0.0.1:{port} "
+            f"/srv/microblog/slots/{color}/venv/bin/python3 -m gunicorn "
+            f"--chdir /srv/microblog/slots/{color} -b fd://3 -w 4 "
         )
         assert "--forwarded-allow-ips 127.0.0.1 " in command
         assert "--access-logfile /var/log/microblog/access.log" in command
@@ -192,7 +194,20 @@ def test_the_release_program_settings_load_as_the_program_reads_them(tmp_path):
     assert config.pip_options == ("--trusted-host", "a b", "-c", "/etc/microblog/pip-constraints.txt")
     assert config.site_url == "https://127.0.0.1" and config.repo_url is None and config.ref is None
     assert config.gunicorn_ports == (8000, 8001) and config.nginx_upstream_link == "/etc/nginx/microblog/live.conf"
-    assert json.loads(text)["lock_seconds"] == 120
+    assert json.loads(text)["lock_seconds"] == 120 and config.static_path == "app/static"
+    assert (config.app_user, config.build_user) == ("deploy", "deploy_build")
+    assert config.env_names == ("SECRET_KEY", "DATABASE_URL")
+    spread = settings_of("web", SPREAD, app_env={"MAIL": "x"}, app_secrets=["API_TOKEN"])
+    text = render_text("release.json.j2", spread, repo_url=None, certificate=None)
+    path.write_text(text)
+    assert Config.load(str(path)).static_path is None  # the app hosts serve /static there
+    assert Config.load(str(path)).env_names == ("SECRET_KEY", "DATABASE_URL", "MAIL", "API_TOKEN")
+
+
+def test_pip_conf_holds_the_secret_index_only_when_given():
+    assert "[global]" not in render_text("pip.conf.j2", settings_of(), index_url=None)
+    conf = render_text("pip.conf.j2", settings_of(), index_url="https://u:t@pkgs.example.org/simple")
+    assert "[global]\nindex-url = https://u:t@pkgs.example.org/simple\n" in conf
 
 
 def test_rendered_shell_scripts_pass_shellcheck(tmp_path):

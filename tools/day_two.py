@@ -16,8 +16,9 @@ import threading
 import inventory
 from core.environment import OPERATOR
 from flask_release.cli import history_line
-from flask_release.config import Paths
+from flask_release.config import Paths, build_user_for
 from flask_release.run import SAFE_PATH
+from flask_release.text import visible
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,7 +34,9 @@ class Host:
     def __init__(self, name, data, roles):
         self.name, self.roles = name, roles
         self.data = {**defaults(), **data}
-        self.paths = Paths(self.data["app_name"], self.data["app_user"])
+        self.paths = Paths(
+            self.data["app_name"], self.data["app_user"], build_user_for(self.data["app_user"], self.data["build_user"])
+        )
 
     def ssh(self, remote, tty=False):
         """The ssh command that runs `remote` (a shell command line) on the host, as root."""
@@ -77,10 +80,11 @@ def on_each(targets, remote_of):
 
 
 def say(results):
-    """Each host's output, its lines prefixed by its name; whether every command succeeded."""
+    """Each host's output, its lines prefixed by its name (what the server sent made safe for the
+    terminal: app output, logs); whether every command succeeded."""
     for host, (status, output) in results.items():
         for line in output.splitlines() or [f"(exit status {status})"]:
-            print(f"[{host.name}] {line}")
+            print(f"[{host.name}] {visible(line)}")
     return all(status == 0 for status, _ in results.values())
 
 
@@ -99,7 +103,7 @@ def status(args):
         print(json.dumps(reports, indent=1, sort_keys=True))
     else:
         for name, found in reports.items():
-            print("\n".join(describe(name, found)))
+            print(visible("\n".join(describe(name, found))))
     return 0 if all(found["healthy"] for found in reports.values()) else 1
 
 
@@ -184,7 +188,7 @@ def logs(args):
         with subprocess.Popen(host.ssh(remote), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as tail:
             for line in tail.stdout:
                 with lock:
-                    print(f"[{host.name}] {line}", end="", flush=True)
+                    print(f"[{host.name}] {visible(line.rstrip(chr(10)))}", flush=True)
         return tail.returncode
 
     with concurrent.futures.ThreadPoolExecutor(len(targets)) as pool:
@@ -210,8 +214,12 @@ def shell(args):
             host.paths.program, "app-exec", *command,
         ]
     )  # fmt: skip
-    tty = sys.stdin.isatty() and not args.command
-    return subprocess.run(host.ssh(remote, tty=tty), stdin=None if tty else subprocess.DEVNULL).returncode
+    if sys.stdin.isatty() and not args.command:  # a terminal of the app user's, as ssh gives one
+        return subprocess.run(host.ssh(remote, tty=True)).returncode
+    with subprocess.Popen(host.ssh(remote), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True) as command:
+        for line in command.stdout:
+            print(visible(line.rstrip("\n")), flush=True)
+    return command.returncode
 
 
 # --- backups, maintenance, history ----------------------------------------------------------
@@ -273,7 +281,7 @@ def history(args):
         return 0
     for name, found in entries.items():
         for entry in found:
-            print(f"[{name}] {history_line(entry)}")
+            print(f"[{name}] {visible(history_line(entry))}")
     return 0
 
 
