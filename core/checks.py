@@ -70,7 +70,8 @@ def problems(data):
 
     def need(ok, setting, fix):
         if not ok:
-            found.append(f"`{setting}` = {data.get(setting)!r} {fix}")
+            shown = URL_USERINFO.sub(lambda match: f"{match['scheme']}://***@", repr(data.get(setting)))
+            found.append(f"`{setting}` = {shown} {fix}")
 
     for setting, taken in TAKEN.items():
         value = str(data.get(setting) or "")

@@ -3,9 +3,9 @@
 # The article's packages, by the role that uses them, and what the other tasks use on every server.
 # Installed without their recommends, so what a server needs is named here.
 PACKAGES = {
-    # python3 runs the release program (its health check on web hosts too), which drains
-    # connections with ss (iproute2) and pgrep (procps); ca-certificates lets git, pip and curl
-    # check the certificates of https hosts
+    # python3 runs the release program (its health check on web hosts too), which counts a
+    # color's workers with pgrep (procps); iproute2 (ss) for whoever looks at the sockets;
+    # ca-certificates lets git, pip and curl check the certificates of https hosts
     "any": ["sudo", "curl", "ca-certificates", "logrotate", "python3", "iproute2", "procps"],
     "web": ["nginx"],
     # The app's venv and C extensions pip may build; git's ssh for a `repo` of user@host:path;

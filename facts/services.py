@@ -27,7 +27,7 @@ class MariadbDatabaseGrants(FactBase):
     def command(self, user):
         # `user` is db_user (checked: letters, digits, _)
         sql = f"SELECT Host, Db FROM mysql.db WHERE User = '{user}'"  # noqa: S608
-        return f"mariadb -N -B -e {shlex.quote(sql)} 2>/dev/null || echo down"
+        return f"mariadb -N -B -r -e {shlex.quote(sql)} 2>/dev/null || echo down"  # -r: \_ as it is
 
     def process(self, output):
         if output == ["down"]:

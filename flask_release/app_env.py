@@ -13,10 +13,15 @@ The file is read as python-dotenv reads it (KEY=value, 'single' or "double" quot
 comments), but without ${VAR} expansion; a line it cannot read stops the command, naming the line
 number and never its text."""
 
+import contextlib
 import os
 import pwd
 import re
+import signal
 import socket
+import time
+
+from . import sockets
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 ESCAPES = {"\\": "\\", '"': '"', "'": "'", "n": "\n", "r": "\r", "t": "\t"}
@@ -77,6 +82,7 @@ def _double_quoted(text):
 
 
 LISTEN_FD = 3
+BIND_SECONDS = 30  # how long the workers of a gunicorn killed without its master may keep the port
 
 
 def exec_with(env_file, argv, names, user, listen=None):
@@ -104,22 +110,38 @@ def exec_with(env_file, argv, names, user, listen=None):
 
 def listening(address):
     """A socket listening on `address` (HOST:PORT, [IPv6]:PORT) as file descriptor LISTEN_FD, kept
-    across exec."""
+    across exec. A socket of root's there is an earlier gunicorn's (workers outliving a killed
+    master): they are stopped. Anyone else's stops this command, naming it."""
     host, _, port = address.rpartition(":")
-    host = host.strip("[]")
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    server = socket.socket(family, socket.SOCK_STREAM)
+    host, port = host.strip("[]"), int(port)
+    server = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        server.bind((host, int(port)))
-    except OSError as error:
-        raise SystemExit(f"app-exec cannot listen on {address} ({error.strerror}): another process holds it") from None
+    deadline = time.monotonic() + BIND_SECONDS
+    while True:
+        try:
+            server.bind((host, port))
+            break
+        except OSError as error:
+            foreign = sockets.foreign_listener(port)
+            if foreign or time.monotonic() > deadline:
+                holder = foreign or "a process that does not let it go"
+                raise SystemExit(f"app-exec cannot listen on {address} ({error.strerror}): {holder}") from None
+            stop_holders(port)
+            time.sleep(0.2)
     server.listen(2048)
     descriptor = server.detach()
     if descriptor != LISTEN_FD:
         os.dup2(descriptor, LISTEN_FD)
         os.close(descriptor)
     os.set_inheritable(LISTEN_FD, True)
+
+
+def stop_holders(port):
+    """What holds root's listening socket on `port` (an earlier gunicorn of this color) is stopped."""
+    for entry in sockets.listening(port):
+        for pid in sockets.holders_of(entry.inode) if entry.uid == 0 else ():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def become(user):

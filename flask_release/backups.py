@@ -61,7 +61,14 @@ class Backups:
             raise Failed(f"the dump {chosen['path']} is {problem}: the database was not touched.")
         before = self.database.dump("before-restore")
         self.runner.say(f"the database as it was is in {before['path']}")
-        self.database.load(chosen)
+        try:
+            self.database.load(chosen)
+        except Failed as error:
+            name = os.path.basename(before["path"])
+            raise Failed(
+                f"{error}: the restore stopped part way. The database as it was before it is in {before['path']} "
+                f"(make restore DUMP={name})."
+            ) from None
         revision = self.database.revision()
         self.runner.say(f"database restored from {chosen['path']} (revision {revision or 'none'})")
         return os.path.basename(chosen["path"]), revision

@@ -235,29 +235,32 @@ def probe(url, host, timeout=PROBE_SECONDS):
     def left():
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise TimeoutError(f"no status line within {timeout:.0f} s")
+            raise TimeoutError
         return remaining
 
-    connection = socket.create_connection((parts.hostname, port), timeout=left())
     try:
-        if parts.scheme == "https":
-            context = ssl.create_default_context()
-            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-            connection.settimeout(left())  # the handshake's deadline, all of it
-            connection = context.wrap_socket(connection, server_hostname=host)
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        headers = f"Host: {host}\r\nUser-Agent: release health check\r\nConnection: close\r\n"
-        connection.settimeout(left())
-        connection.sendall(f"GET {path} HTTP/1.1\r\n{headers}\r\n".encode())
-        answer = b""
-        while b"\n" not in answer and len(answer) < 1024:
+        connection = socket.create_connection((parts.hostname, port), timeout=left())
+        try:
+            if parts.scheme == "https":
+                context = ssl.create_default_context()
+                context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+                connection.settimeout(left())  # the handshake's deadline, all of it
+                connection = context.wrap_socket(connection, server_hostname=host)
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            headers = f"Host: {host}\r\nUser-Agent: release health check\r\nConnection: close\r\n"
             connection.settimeout(left())
-            chunk = connection.recv(1024)
-            if not chunk:
-                break
-            answer += chunk
-    finally:
-        connection.close()
+            connection.sendall(f"GET {path} HTTP/1.1\r\n{headers}\r\n".encode())
+            answer = b""
+            while b"\n" not in answer and len(answer) < 1024:
+                connection.settimeout(left())
+                chunk = connection.recv(1024)
+                if not chunk:
+                    break
+                answer += chunk
+        finally:
+            connection.close()
+    except TimeoutError:
+        raise TimeoutError(f"no status line within {timeout:.0f} s") from None
     line = answer.split(b"\n", 1)[0].rstrip(b"\r")
     match = STATUS_LINE.match(line)
     if not match:

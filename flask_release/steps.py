@@ -99,6 +99,9 @@ class Steps:
             self.hooks.run("before_migrate", release)
         except Failed as error:
             raise Failed(f"{release} is not released: {error}; {still_serves(previous)}.") from None
+        holder = self.service.foreign_listener(self.switcher.next_color)
+        if holder:  # before the migration: the release could not start
+            raise Failed(f"{release} is not released: {holder}; {still_serves(previous)}.")
         breaking = self.migrations.breaking(release)
         self.state["pending"] = {"release": release, "previous": previous, "breaking": breaking}
         self.journal(None)
@@ -111,13 +114,12 @@ class Steps:
         nginx serves the site, migrations marked as not backward compatible run with the site in
         maintenance until the switch (the deploy does that for web hosts elsewhere)."""
         release, previous = self.pending()
-        before = self.database.snapshot()
-        dump = None
-        if previous:
-            try:
-                dump = self.database.dump(previous)
-            except Failed as error:
-                raise Failed(f"the migration of {release} did not run: {error}; {still_serves(previous)}.") from None
+        try:
+            before = self.database.snapshot()
+            dump = self.database.dump(previous) if previous else None
+        except Failed as error:  # tables the app's database user locked, a full disk: nothing changed yet
+            raise Failed(f"the migration of {release} did not run: {error}; {still_serves(previous)}.") from None
+        if dump:
             self.say(f"database backed up to {dump['path']}")
         breaking = self.state["pending"].get("breaking") if previous and not phase else None
         maintenance = bool(breaking and self.config.maintenance_link) and self.maintenance(True)

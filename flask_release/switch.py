@@ -23,11 +23,15 @@ class Switch:
     def idle(self):
         return other(self.live) if self.live else None
 
+    @property
+    def next_color(self):
+        """The color the next release starts in."""
+        return self.idle or COLORS[0]
+
     def serve(self, release):
         """`release` serves from the idle color; returns (healthy, what answered). Unhealthy, it
         is stopped again and the live color serves as before."""
-        live = self.live
-        color = other(live) if live else COLORS[0]
+        live, color = self.live, self.next_color
         holder = self.service.foreign_listener(color)
         if holder:  # whatever answers there is not the release
             return False, holder

@@ -2,6 +2,7 @@
 on a Docker network of their own, each deployed to with the real `pyinfra inventory.py deploy.py`."""
 
 import concurrent.futures
+import contextlib
 import json
 import os
 import secrets
@@ -17,7 +18,7 @@ from testbed import local_server
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYINFRA = os.path.join(os.path.dirname(sys.executable), "pyinfra")
-APP_DIR = "/home/deploy/microblog"  # where the default settings put the app
+APP_DIR = "/srv/microblog"  # where the default settings put the app
 PROGRAM = "/usr/local/sbin/microblog-release"
 GUNICORN_PORTS = {"blue": 8000, "green": 8001}  # the default settings'
 
@@ -69,6 +70,19 @@ class Server:
         if check and code != 0:
             raise AssertionError(f"{command!r} exited {code} in {self.name}: {output}")
         return output
+
+    @contextlib.contextmanager
+    def command_lines(self):
+        """Every command line on the server sampled (`ps`, 20 times a second) while the block
+        runs: yields a list, filled with the samples' text afterwards."""
+        sampler = "while :; do ps -eo args >> /root/ps-samples; sleep 0.05; done"
+        samples = []
+        self.sh(f"rm -f /root/ps-samples; systemd-run --unit ps-sampler sh -c '{sampler}'")
+        try:
+            yield samples
+        finally:
+            self.sh("systemctl stop ps-sampler")
+            samples.append(self.sh("cat /root/ps-samples"))
 
     def release_status(self):
         """The release program's status (what serves, what served before, the releases kept)."""

@@ -57,7 +57,7 @@ def test_the_first_deploy_from_a_git_url_to_a_fresh_server_serves_the_article_sh
     assert server.release_status()["serving"] == "v1.1.0" and "Microblog v1.1.0" in http_get(server.https_url + "/")[2]
     # the known-good constraints of the article's repository applied by default: its form works
     assert register(server) == 302 and wtforms(server, "v1.1.0").startswith("3.2")
-    assert server.sh(f"stat -c %U {APP_DIR}/repo/HEAD") == "deploy"  # fetched by the app user, never root
+    assert server.sh(f"stat -c %U {APP_DIR}/repo/HEAD") == "deploy_build"  # fetched by the build account, never root
 
 
 def test_an_update_to_a_new_tag_at_the_url(server, git_host, repo):
@@ -73,11 +73,15 @@ def test_dry_with_a_new_tag_waiting_changes_nothing_on_the_server(server, git_ho
     repo.release("v1.3.0")
     publish(git_host, repo)
     refs = f"git --git-dir={APP_DIR}/repo for-each-ref; find {APP_DIR}/repo -newer {APP_DIR}/repo/HEAD | wc -l"
-    before = server.sh(refs, user="deploy"), server.sh(f"ls {APP_DIR}/releases; readlink {APP_DIR}/current")
+    releases = f"ls {APP_DIR}/releases; readlink {APP_DIR}/current"
+    before = server.sh(refs, user="deploy_build"), server.sh(releases)
     result = server.deploy("--dry", *source(git_host))
     assert result.returncode == 0, result.output[-3000:]
     assert "release v1.2.0 -> the latest tag after fetching" in result.output
-    assert (server.sh(refs, user="deploy"), server.sh(f"ls {APP_DIR}/releases; readlink {APP_DIR}/current")) == before
+    assert (
+        server.sh(refs, user="deploy_build"),
+        server.sh(f"ls {APP_DIR}/releases; readlink {APP_DIR}/current"),
+    ) == before
     assert server.deploy(*source(git_host)).returncode == 0 and server.release_status()["serving"] == "v1.3.0"
 
 

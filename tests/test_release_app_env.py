@@ -62,12 +62,13 @@ def test_as_root_it_binds_then_becomes_the_app_user_before_reading_the_env(monke
         exec_with(str(tmp_path / ".env"), ["true"], (), "deploy", listen="127.0.0.1:8001")
 
 
-def test_a_port_another_process_holds_stops_it_naming_the_address():
+def test_a_port_another_account_holds_stops_it_naming_the_holder(monkeypatch):
+    monkeypatch.setattr(app_env.sockets, "foreign_listener", lambda port: "user deploy (uid 1000): process 7 (x)")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         address = f"127.0.0.1:{taken.getsockname()[1]}"
-        with pytest.raises(SystemExit, match=f"cannot listen on {address} .*another process holds it"):
+        with pytest.raises(SystemExit, match=f"cannot listen on {address} .*: user deploy .*process 7"):
             app_env.listening(address)
 
 

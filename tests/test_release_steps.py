@@ -18,7 +18,7 @@ from flask_release.config import Config
 from flask_release.database import Database
 from flask_release.identity import Refused, Target
 from flask_release.migrations import Migrations
-from flask_release.run import Result, Runner
+from flask_release.run import Failed, Result, Runner
 from flask_release.service import Service
 from flask_release.state import State
 from flask_release.steps import Steps
@@ -343,3 +343,20 @@ def test_the_live_color_runs_half_its_workers_during_a_switch_and_gets_them_back
     assert os.readlink(tmp_path / "current") == "releases/v2" if healthy else not (tmp_path / "current").exists()
     # one worker is kept; gunicorn's master takes at most 5 signals at once
     assert [FakeService(True, workers).fewer_workers() for workers in (1, 2, 3, 4, 16)] == [0, 1, 2, 2, 4]
+
+
+def test_a_dump_that_cannot_be_written_fails_saying_why_and_leaves_no_file(tmp_path, monkeypatch):
+    database = Database(Recorder(), State(str(tmp_path / "state.json")), config(tmp_path))
+    monkeypatch.setattr(type(database.paths), "backup_dir", property(lambda self: str(tmp_path / "backups")))
+    (tmp_path / "backups").mkdir()
+    monkeypatch.setattr(
+        database, "client", lambda program: ["sh", "-c", "yes 'INSERT INTO t VALUES (1);' | head -c 200000"]
+    )
+
+    def full(self, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(gzip.GzipFile, "write", full)
+    with pytest.raises(Failed, match=r"the database backup to .*-v1\.sql\.gz failed \(No space left on device\)"):
+        database.dump("v1")
+    assert os.listdir(tmp_path / "backups") == []

@@ -13,7 +13,6 @@ from testbed.client import http_get
 from testbed.servers import APP_DIR
 
 pytestmark = pytest.mark.e2e
-SAMPLER = "while :; do ps -eo args >> /root/ps-samples; sleep 0.05; done"
 
 
 @pytest.fixture(scope="module")
@@ -44,13 +43,10 @@ def deploy_new_secrets(server, *args, env=None):
     while `ps` is sampled on the server; returns (result, secrets, samples)."""
     secret_key = secrets.token_urlsafe(30) + "!#%&()*+,-./:;<=>?@[]^_{|}~"  # every character a .env keeps
     password = secrets.token_urlsafe(20) + "%!#"
-    server.sh(f"rm -f /root/ps-samples; systemd-run --unit ps-sampler sh -c '{SAMPLER}'")
-    try:
+    with server.command_lines() as samples:
         result = server.deploy(
             *args, env={environment.SECRET_KEY: secret_key, environment.DB_PASSWORD: password, **(env or {})}
         )
-    finally:
-        server.sh("systemctl stop ps-sampler")
     assert result.returncode == 0, result.output[-3000:]
     assert http_get(server.https_url + "/")[0] == 200  # the app reaches MariaDB with the new password
     seen = server.sh(
@@ -59,7 +55,7 @@ def deploy_new_secrets(server, *args, env=None):
         user="deploy",
     )
     assert seen == secret_key  # as the app reads it
-    return result, (secret_key, password, quote(password, safe="")), server.sh("cat /root/ps-samples")
+    return result, (secret_key, password, quote(password, safe="")), samples[0]
 
 
 @pytest.mark.parametrize("verbosity", ["-v", "-vv", "-vvv", "--debug"])

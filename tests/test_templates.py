@@ -149,6 +149,7 @@ def test_supervisor_keeps_gunicorn_alive_in_two_colors_on_loopback():
         assert "user=" not in program  # app-exec binds the port as root, then becomes the app user
         for flag in ("autorestart", "stopasgroup", "killasgroup"):
             assert f"{flag}=true" in program
+        assert "stopsignal=QUIT" in program  # after the drain: no worker waits on an idle connection
         assert "autostart=false" in program  # the release program starts the live color
         command = re.search(r"^command=(.*)$", program, re.M).group(1)
         # on root's socket, with the app's .env in its environment (read as the app user), through

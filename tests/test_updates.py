@@ -219,7 +219,8 @@ def test_a_full_disk_during_an_update_leaves_the_serving_release(server, repo):
     repo.release("v1.8.0")  # on top of v1.7.0
     partial = f"{APP_DIR}/releases/v1.8.0.partial"  # where the release is unpacked: 16 kB of room
     server.sh(
-        f"mkdir -p {partial} && mount -t tmpfs -o size=16k,uid=$(id -u deploy),gid=$(id -g deploy) tmpfs {partial}"
+        f"mkdir -p {partial} && mount -t tmpfs -o size=16k,uid=$(id -u deploy_build),gid=$(id -g deploy_build) tmpfs "
+        f"{partial}"
     )
     try:
         result = server.deploy()
