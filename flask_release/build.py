@@ -96,10 +96,8 @@ class Builder:
         """(file, pip's arguments, its text): requirements.txt when the release has one, else
         pyproject.toml (`pip install .`), read by the build account."""
         for name, arguments in DEPENDENCIES:
-            read = self.as_build(
-                "head", "-c", str(REQUIREMENTS_LIMIT), "--", f"{folder}/{name}", what=f"reading {name}", timeout=60,
-                capture=True, check=False,
-            )  # fmt: skip
+            head = ("head", "-c", str(REQUIREMENTS_LIMIT), "--", f"{folder}/{name}")
+            read = self.as_build(*head, what=f"reading {name}", timeout=60, capture=True, check=False)
             if read.code == 0:
                 return name, arguments, read.out
         raise Failed("the release has neither requirements.txt nor pyproject.toml: nothing says what the app needs")

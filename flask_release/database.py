@@ -139,12 +139,12 @@ class Database:
         """The tables of the dump, restored over the database (others are left as they are), by a
         client of the app user's that takes the dump as SQL alone."""
         credentials = self.credentials_for(self.config.app_user)
+        # --defaults-file: that file alone, none of the app user's
+        client = ["mariadb", f"--defaults-file=/dev/fd/{credentials}", "--binary-mode", "--sandbox", "--batch"]
         try:
             with subprocess.Popen(["gzip", "-dc", dump["path"]], stdout=subprocess.PIPE, cwd="/") as unpacked:
                 self.runner.run(
-                    # --defaults-file: this file alone, none of the app user's
-                    ["mariadb", f"--defaults-file=/dev/fd/{credentials}", "--binary-mode", "--sandbox", "--batch"]
-                    + [self.config.db_name],
+                    [*client, self.config.db_name],
                     user=self.config.app_user,
                     stdin=unpacked.stdout,
                     pass_fds=(credentials,),

@@ -41,19 +41,21 @@ def test_a_bad_latest_tag_fetched_by_the_server_is_refused_there(server, repo):
     )
     with open("/tmp/trust.bundle", "rb") as handle:
         server.container.put_archive("/srv", _tar("app.bundle", handle.read()))
-    server.sh("git clone -q --bare /srv/app.bundle /srv/app.git && chown -R deploy /srv/app.git")
+    # a git host the build account reads (git refuses a local repository of another owner's)
+    server.sh("git clone -q --bare /srv/app.bundle /srv/app.git && chown -R deploy_build /srv/app.git")
     url = ("--data", "repo=file:///srv/app.git")
     assert server.deploy(*url).returncode == 0  # v1.1.0 again, from the URL
     server.sh(
-        "cd /srv/app.git && runuser -u deploy -- git -c user.name=t -c user.email=t@t tag -a "
+        "cd /srv/app.git && runuser -u deploy_build -- git -c user.name=t -c user.email=t@t tag -a "
         "'v9$(touch${IFS}/tmp/pwned)' -m x HEAD"
     )
-    # a newer commit, so that the bad tag is the latest: made in a clone, pushed by the app user
+    # a newer commit, so that the bad tag is the latest: made in a clone, pushed to the git host
+    as_host = "runuser -u deploy_build -- git"
     server.sh(
-        "rm -rf /tmp/clone && runuser -u deploy -- git clone -q /srv/app.git /tmp/clone && cd /tmp/clone && "
-        "runuser -u deploy -- git -c user.name=t -c user.email=t@t commit -q --allow-empty -m newer && "
-        "runuser -u deploy -- git -c user.name=t -c user.email=t@t tag -a 'v9$(touch${IFS}/tmp/pwned2)' -m x && "
-        "runuser -u deploy -- git push -q --tags origin HEAD:refs/heads/main"
+        f"rm -rf /tmp/clone && {as_host} clone -q /srv/app.git /tmp/clone && cd /tmp/clone && "
+        f"{as_host} -c user.name=t -c user.email=t@t commit -q --allow-empty -m newer && "
+        f"{as_host} -c user.name=t -c user.email=t@t tag -a 'v9$(touch${{IFS}}/tmp/pwned2)' -m x && "
+        f"{as_host} push -q --tags origin HEAD:refs/heads/main"
     )
     result = server.deploy(*url)
     assert result.returncode != 0
