@@ -134,12 +134,12 @@ def _parse(text, names=()):
     return {name: value for name, value in values.items() if name in rules and value and rules[name].match(value)}
 
 
-def read_file(target, path, user=None):
-    """The text of a file on `target` (as `user`, else root), or None; never printed."""
-    arguments = {"_sudo": bool(target.data.get("_sudo")) or bool(user)}
-    if user:
-        arguments["_sudo_user"] = user
+def read_file(target, path):
+    """The text of root's file on `target`, or None; never printed."""
     ok, output = target.run_shell_command(
-        StringCommand("cat", path, "2>/dev/null"), print_output=False, print_input=False, **arguments
+        StringCommand("cat", path, "2>/dev/null"),
+        print_output=False,
+        print_input=False,
+        _sudo=bool(target.data.get("_sudo")),
     )
     return "\n".join(output.stdout_lines) if ok else None
