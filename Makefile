@@ -6,7 +6,7 @@ PYTEST_ARGS ?=
 TRIXIE_SUITES ?= tests/test_single_server.py tests/test_https.py tests/test_updates.py
 SHELL_SCRIPTS := tools/ensure_docker.sh .ci/run
 
-.PHONY: help venv docker server deploy dry update rollback status logs shell backup backups restore maintenance live history test unit lint bench stop clean
+.PHONY: help venv docker server deploy dry update rollback status logs shell backup backups restore offsite-forget maintenance live history test unit lint bench stop clean
 DAY_TWO := $(PYTHON) -m tools.day_two
 
 help: ## List the targets
@@ -51,8 +51,11 @@ backup: venv ## A dump of the database now (kept by backups_keep)
 backups: venv ## The database dumps kept
 	$(DAY_TWO) backups
 
-restore: venv ## The newest dump (or DUMP=name) restored, after a backup, the site in maintenance meanwhile
-	$(DAY_TWO) restore $(if $(DUMP),--dump $(DUMP))
+restore: venv ## The newest dump (DUMP=name, or off-site SNAPSHOT=latest|id) restored, after a backup, in maintenance
+	$(DAY_TWO) restore $(if $(DUMP),--dump $(DUMP)) $(if $(SNAPSHOT),--snapshot $(SNAPSHOT))
+
+offsite-forget: venv ## Apply backup_offsite_keep to the off-site repository from this machine (append-only ones)
+	$(DAY_TWO) offsite-forget
 
 maintenance: venv ## The site answers 503 with the maintenance page (but to the servers' own health checks)
 	$(DAY_TWO) maintenance
@@ -75,9 +78,10 @@ lint: venv ## ruff (lint and format check) and shellcheck
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
 
-bench: venv docker ## Benchmarks: deploy times; requests lost during an update, the article's way and ours
+bench: venv docker ## Benchmarks: deploy times; requests lost during an update, the article's way and ours; recovery
 	$(PYTHON) -m bench.deploy_time
 	$(PYTHON) -m bench.update_downtime
+	$(PYTHON) -m bench.recovery_time
 
 stop: venv ## Remove the local server container
 	$(PYTHON) -m testbed.local_server stop

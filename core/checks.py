@@ -6,14 +6,15 @@ import re
 import shlex
 
 from core.app_settings import app_settings_problems
+from core.backup_settings import offsite_problems
 from core.environment import HOSTS, ROLE_HOSTS
 from core.hooks import hook_problems
 from core.hostnames import is_ip
+from core.values import URL_USERINFO, has_credentials, is_safe_path, is_whole
 from core.web_checks import web_problems
 from flask_release.config import build_user_for
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,31}$")
-SAFE_PATH = re.compile(r"^[A-Za-z0-9._/+-]+$")
 # Names a Debian server has taken already. app_name names /etc/<app>, /var/lib/<app>,
 # /var/log/<app>, /etc/ssl/<app>, the nginx site and the supervisor program.
 TAKEN = {
@@ -34,34 +35,10 @@ POSITIVE_INTEGERS = (
     "git_timeout_seconds build_timeout_seconds migrate_timeout_seconds db_lock_wait_seconds"
 ).split()
 BOOLEANS = ("expose_upstream_addr", "acme_staging", "hsts", "firewall", "maintenance_for_breaking_migrations")
-# A user name (and password) in a URL: scheme://user[:password]@host
-URL_USERINFO = re.compile(r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<userinfo>[^\s/@]+)@")
 
 
 def is_git_url(repo):
     return "://" in repo or repo.startswith("git@")
-
-
-def has_credentials(text):
-    """Whether a URL in `text` carries credentials: any user name over http(s) (a token), a
-    password anywhere; an ssh URL's user name alone (ssh://git@host) is no secret."""
-    return any(
-        match["scheme"].lower() != "ssh" or ":" in match["userinfo"] for match in URL_USERINFO.finditer(str(text))
-    )
-
-
-def is_whole(value, low=1, high=None):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= low and (high is None or value <= high)
-
-
-def is_safe_path(value, absolute):
-    value = str(value)
-    return (
-        bool(SAFE_PATH.match(value))
-        and value.startswith("/") == absolute
-        and ".." not in value.split("/")
-        and value.strip("/") != ""
-    )
 
 
 def problems(data):
@@ -111,6 +88,7 @@ def problems(data):
     )
     app_settings_problems(data, need)
     hook_problems(data, need)
+    offsite_problems(data, need)
     db_host = data.get("db_host")
     need(
         db_host is None or (re.match(r"^[A-Za-z0-9.:-]{1,253}$", str(db_host)) and not str(db_host).startswith("-")),

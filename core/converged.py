@@ -65,7 +65,7 @@ def probe(s):
     paths, files = [], []
     services = []
     commands = [f"getent passwd {shlex.quote(s.app_user)}"]
-    packages = packages_for(s.roles.of(s.name), s.firewall, s.tls)
+    packages = packages_for(s.roles.of(s.name), s.firewall, s.tls, s.offsite)
     commands.append("dpkg-query -W -f='${Package} ${Status}\\n' " + " ".join(packages))
     if s.firewall:  # ufw's own record of its rules, policies and whether it is on (`ufw status` reads these)
         commands.append("cat /etc/ufw/ufw.conf /etc/default/ufw /etc/ufw/user.rules /etc/ufw/user6.rules")
@@ -83,12 +83,13 @@ def probe(s):
     files += [p.program, p.release_config]
     if s.name == s.roles.migrating_host:
         units = [f"/etc/systemd/system/{s.app_name}-backup.{kind}" for kind in ("service", "timer")]
-        paths += units
-        files += units
+        paths += units + [p.backup_ssh_key, p.backup_known_hosts]
+        files += units + [p.backup_ssh_key]
         services.append(f"{s.app_name}-backup.timer")
     if s.is_app:
         commands.append(f"getent passwd {shlex.quote(s.build_user)}")
-        managed = [p.secrets_file, p.db_client_file, p.pip_constraints, p.pip_config, f"/etc/logrotate.d/{s.app_name}"]
+        managed = [p.secrets_file, p.db_client_file, p.pip_constraints, p.pip_config, p.program_secrets]
+        managed += [p.drill_client_file, f"/etc/logrotate.d/{s.app_name}"]
         managed.append(f"/etc/supervisor/conf.d/{s.app_name}.conf")
         paths += [p.home, p.build_home, s.log_dir, *managed]
         files += managed

@@ -20,6 +20,7 @@ DB_PASSWORD = "DB_PASSWORD"  # noqa: S105 (the variable's name, not a secret)
 # The servers' package index with its credentials: kept on the app hosts like the secrets, given
 # to pip in root's pip.conf, never in a command line or a world-readable file.
 PIP_INDEX_URL = "DEPLOY_PIP_INDEX_URL"
+BACKUP_PASSWORD = "BACKUP_PASSWORD"  # noqa: S105 (the variable's name): the off-site repository's, never generated
 HOST_VARIABLES = (HOSTS, *ROLE_HOSTS.values())
 OPERATOR = f"{getpass.getuser()}@{socket.gethostname()}"  # who deploys, for the servers' history
 

@@ -23,9 +23,10 @@ PACKAGES = {
 }
 
 
-def packages_for(roles, firewall, tls):
+def packages_for(roles, firewall, tls, offsite=False):
     """Every package a host with these roles needs with these settings: one apt transaction."""
     packages = PACKAGES["any"] + [
         package for role in ("web", "app", "db") if role in roles for package in PACKAGES[role]
     ]
-    return packages + (["ufw"] if firewall else []) + (["certbot"] if "web" in roles and tls == "letsencrypt" else [])
+    packages += (["ufw"] if firewall else []) + (["certbot"] if "web" in roles and tls == "letsencrypt" else [])
+    return packages + (["restic"] if offsite else [])  # the host whose dumps go off-site

@@ -31,6 +31,7 @@ SECRET = re.compile(rf"^{KEPT_AS_IS}{{16,200}}$")
 # The app's own secrets (API keys, a mail password): any length, the same characters.
 APP_SECRET = re.compile(rf"^{KEPT_AS_IS}{{1,1000}}$")
 INDEX_URL = re.compile(rf"^https?://{KEPT_AS_IS}{{1,1000}}$")
+DRILL_PASSWORD = "DRILL_PASSWORD"  # noqa: S105 (its name in root's file)
 SECRET_RULE = (
     "at least 16 characters of letters, digits and punctuation other than quotes (' \" `), backslash and $, "  # noqa: S105
     "no spaces"
@@ -45,17 +46,27 @@ class Secrets:
     new: bool = False  # other than the ones the app hosts keep (or none kept yet)
     app: tuple = ()  # ((name, value), ...) of `app_secrets`
     pip_index_url: str | None = None  # DEPLOY_PIP_INDEX_URL
+    drill_password: str = ""  # the restore drill's database user's, made like DB_PASSWORD
+    backup: tuple = ()  # ((name, value), ...): BACKUP_PASSWORD and the `backup_secrets`, from this machine
+
+    @property
+    def drill_password_hash(self):
+        return _native_hash(self.drill_password)
 
     @property
     def db_password_hash(self):
-        """MariaDB's mysql_native_password hash of the password."""
-        inner = hashlib.sha1(self.db_password.encode(), usedforsecurity=False).digest()
-        return "*" + hashlib.sha1(inner, usedforsecurity=False).hexdigest().upper()
+        return _native_hash(self.db_password)
 
 
-def secret_problems(names=()):
-    """Secrets given in the environment that cannot be kept as they are, the deploy's and the app's
-    (`names`): checked before connecting."""
+def _native_hash(password):
+    """MariaDB's mysql_native_password hash of a password."""
+    inner = hashlib.sha1(password.encode(), usedforsecurity=False).digest()
+    return "*" + hashlib.sha1(inner, usedforsecurity=False).hexdigest().upper()
+
+
+def secret_problems(names=(), backup_names=()):
+    """Secrets given in the environment that cannot be kept as they are, the deploy's, the app's
+    (`names`) and the backup repository's (`backup_names`): checked before connecting."""
     return (
         [
             f"{name} holds a character (or length) a .env file cannot keep as it is: use {SECRET_RULE}, or unset it "
@@ -74,6 +85,12 @@ def secret_problems(names=()):
             for name in (environment.PIP_INDEX_URL,)
             if environment.get(name) and not INDEX_URL.match(environment.get(name))
         ]
+        + [
+            f"{name} holds a character a .env file cannot keep as it is: use letters, digits and punctuation "
+            "other than quotes (' \" `), backslash and $, no spaces."
+            for name in (environment.BACKUP_PASSWORD, *backup_names)
+            if environment.get(name) and not APP_SECRET.match(environment.get(name))
+        ]
     )
 
 
@@ -89,13 +106,14 @@ def app_secrets():
 
 def _find(layout):
     first = host_named(layout.app[0])
-    kept, names = {}, settings(first).app_secrets
+    names, backup_names = settings(first).app_secrets, settings(first).backup_secrets
+    kept = {}
     for name in layout.app:
         target = host_named(name)
-        kept = _parse(read_file(target, settings(target).paths.secrets_file), names)
+        kept = _parse(read_file(target, settings(target).paths.secrets_file), (*names, *backup_names))
         if kept:
             break
-    problems = secret_problems(names)
+    problems = secret_problems(names, backup_names)
     missing = [name for name in names if not environment.get(name) and not kept.get(name)]
     problems += [
         f"{name} (in app_secrets) is set neither in this machine's environment (or local .env) nor kept on the "
@@ -112,14 +130,24 @@ def _find(layout):
             f"{' and '.join(made)} are made and the app restarts with them (SECRET_KEY: signed-in users sign in "
             "again); none is taken from the app's .env, which the app user can write."
         )
-    secret_key = environment.get(environment.SECRET_KEY) or kept.get("SECRET_KEY") or secrets.token_urlsafe(48)
-    db_password = environment.get(environment.DB_PASSWORD) or kept.get("DB_PASSWORD") or secrets.token_urlsafe(24)
-    app = tuple((name, environment.get(name) or kept[name]) for name in names)
-    index = environment.get(environment.PIP_INDEX_URL) or kept.get(environment.PIP_INDEX_URL)
-    ours = (secret_key, db_password, index, *app)
-    theirs = (kept.get("SECRET_KEY"), kept.get("DB_PASSWORD"), kept.get(environment.PIP_INDEX_URL))
-    new = ours != (*theirs, *((name, kept.get(name)) for name in names))
-    return Secrets(secret_key, db_password, new, app, index)
+    made = {"SECRET_KEY": secrets.token_urlsafe(48), "DB_PASSWORD": secrets.token_urlsafe(24)}
+    made[DRILL_PASSWORD] = secrets.token_urlsafe(24)
+    # the backup repository's come from this machine alone (checked before connecting)
+    backup = (environment.BACKUP_PASSWORD, *backup_names) if settings(first).backup_repository else ()
+    value = {
+        name: environment.get(name) or (kept.get(name) if name not in backup else None) or made.get(name)
+        for name in (*made, environment.PIP_INDEX_URL, *names, *backup)
+    }
+    new = any(value[name] != kept.get(name) for name in value)
+    return Secrets(
+        value["SECRET_KEY"],
+        value["DB_PASSWORD"],
+        new,
+        tuple((name, value[name]) for name in names),
+        value[environment.PIP_INDEX_URL],
+        value[DRILL_PASSWORD],
+        tuple((name, value[name]) for name in backup),
+    )
 
 
 def _parse(text, names=()):
@@ -128,7 +156,9 @@ def _parse(text, names=()):
     rules = {
         "SECRET_KEY": SECRET,
         "DB_PASSWORD": SECRET,
+        DRILL_PASSWORD: SECRET,
         environment.PIP_INDEX_URL: INDEX_URL,
+        environment.BACKUP_PASSWORD: APP_SECRET,
         **dict.fromkeys(names, APP_SECRET),
     }
     return {name: value for name, value in values.items() if name in rules and value and rules[name].match(value)}

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pyinfra import host
 
 from core.app_settings import plain_settings, secret_names
+from core.backup_settings import backup_path_list, backup_secret_names, sftp_target
 from core.checks import is_git_url
 from core.hooks import hook_commands
 from core.hostnames import is_ip, server_names
@@ -99,11 +100,49 @@ class Settings:
     backup_time: str  # HH:MM of the nightly dump
     maintenance_page: str | None  # the local HTML file of the 503 page; None: the template
     server_addresses: tuple  # every host's private address: their requests pass maintenance
+    backup_repository: str | None  # restic repository every dump goes to (credentials in root's file alone)
+    backup_admin_repository: str | None  # the same as this machine reaches it to forget snapshots
+    backup_ssh_key: str | None  # the local private key of an sftp: repository
+    backup_secrets: tuple  # names of the repository's credentials
+    backup_paths: tuple  # folders of the app's shared folder copied with each dump
+    backup_offsite_keep: tuple  # ((kind, count), ...) for restic forget --keep-<kind>
+    alert_url: str | None
 
     @property
     def env_names(self):
         """The names the app's .env holds (templates/env.j2), which reach its environment."""
         return ("SECRET_KEY", "DATABASE_URL", *(name for name, _ in self.app_env), *self.app_secrets)
+
+    @property
+    def offsite(self):
+        """Whether this host copies its dumps off-site: the app host that migrates takes them."""
+        return bool(self.backup_repository) and self.name == self.roles.migrating_host
+
+    @property
+    def drill(self):
+        """Whether the restore drill has a scratch database of the layout's (not with db_host)."""
+        return bool(self.backup_repository) and self.roles.db is not None
+
+    @property
+    def drill_names(self):
+        """(database, user) of the restore drill's scratch database."""
+        return f"{self.db_name}_drill", f"{self.db_user}_drill"
+
+    @property
+    def offsite_paths(self):
+        """The folders copied with each dump: `backup_paths`, in the app's shared folder."""
+        return tuple(f"{self.paths.shared}/{path}" for path in self.backup_paths)
+
+    @property
+    def restic_options(self):
+        """restic's options for the repository: an sftp: one through root's key and pinned host key."""
+        if not (self.backup_repository or "").startswith("sftp:"):
+            return ()
+        target, port = sftp_target(self.backup_repository)
+        ssh = ["ssh", "-o", "BatchMode=yes", "-o", f"UserKnownHostsFile={self.paths.backup_known_hosts}"]
+        ssh += ["-o", "StrictHostKeyChecking=accept-new", "-p", str(port)]
+        ssh += ["-i", self.paths.backup_ssh_key, "-o", "IdentitiesOnly=yes"] if self.backup_ssh_key else []
+        return ("-o", "sftp.command=" + " ".join([*ssh, target, "-s", "sftp"]))
 
     @property
     def is_web(self):
@@ -223,4 +262,11 @@ def resolve(name, data, layout, cores, debian=12, python="3.11.2"):
         backup_time=value("backup_time"),
         maintenance_page=os.path.expanduser(value("maintenance_page")) if value("maintenance_page") else None,
         server_addresses=tuple(sorted({layout.address(each) for each in layout.hosts if is_ip(layout.address(each))})),
+        backup_repository=value("backup_repository"),
+        backup_admin_repository=value("backup_admin_repository") or value("backup_repository"),
+        backup_ssh_key=os.path.expanduser(value("backup_ssh_key")) if value("backup_ssh_key") else None,
+        backup_secrets=backup_secret_names(data),
+        backup_paths=backup_path_list(data),
+        backup_offsite_keep=tuple(sorted((value("backup_offsite_keep") or {}).items())),
+        alert_url=value("alert_url"),
     )

@@ -16,9 +16,11 @@
   report [--json]           how this host does (release, gunicorn, health, certificate, MariaDB,
                             backups, disk, firewall): exit status 1 when anything is unhealthy
   history [--json]          every release, rollback, restore and failure: who, when, which commit, how long
-  backup [--nightly] | backups [--json] | restore [--dump NAME]
-                            a dump of the database now; the dumps kept; one restored (default:
-                            the newest), after a dump of the database as it is
+  backup [--nightly] | backups [--json] | restore [--dump NAME | --snapshot ID]
+                            a dump of the database now (nightly: off-site, drilled); the dumps
+                            kept and the off-site snapshots; one restored (default: the newest
+                            dump; latest: the newest snapshot), after a dump of the database as it is
+  offsite-check             the off-site repository answers (made when there is none yet)
   maintenance on|off        this web host's nginx answers 503 (but to the servers' own health
                             checks and ACME), or serves again
   check [--wait S] [--live] [--json]
@@ -36,6 +38,7 @@ import os
 import sys
 
 from . import app_env
+from .alerts import alert
 from .backups import record_nightly
 from .config import Config
 from .identity import Refused
@@ -44,7 +47,7 @@ from .run import Failed, Interrupted, Runner, handle_signals
 from .state import PREBUILD, Lock, LockTimeout, State
 from .steps import Steps
 
-READ_ONLY = {"status", "check", "report", "history", "backups"}
+READ_ONLY = {"status", "check", "report", "history", "backups", "offsite-check"}  # (no release lock)
 
 
 def parser():
@@ -59,7 +62,10 @@ def parser():
     for name in ("status", "report", "history", "backups"):
         commands.add_parser(name).add_argument("--json", action="store_true")
     commands.add_parser("backup").add_argument("--nightly", action="store_true", help="kept by backups_nightly_keep")
-    commands.add_parser("restore").add_argument("--dump", help="the dump's file name (default: the newest)")
+    restore = commands.add_parser("restore")
+    restore.add_argument("--dump", help="the dump's file name (default: the newest)")
+    restore.add_argument("--snapshot", help="an off-site snapshot's id, or latest")
+    commands.add_parser("offsite-check")
     commands.add_parser("maintenance").add_argument("mode", choices=("on", "off"))
     for name in ("deploy", "build", PREBUILD):
         command = commands.add_parser(name)
@@ -118,6 +124,9 @@ def main(argv=None):
         runner.say(str(error))
         if args.command == "backup" and args.nightly:
             record_nightly(paths.nightly_record, str(error))
+            alert(runner, config, "nightly-backup-failed", str(error))
+        elif args.command in ("deploy", "switch", "migrate", "rollback", "rollback-switch", "reload"):
+            alert(runner, config, f"{args.command}-failed", str(error))
         return 1
     except Interrupted as error:
         runner.say(f"stopped by {error}; a plain re-run finishes what this run left")
@@ -161,8 +170,10 @@ def run(args, steps):
         if args.nightly:
             record_nightly(steps.paths.nightly_record)
     elif command == "restore":
-        steps.state.record_restore(*steps.backups.restore(args.dump), steps.by)
+        done = steps.backups.restore_snapshot(args.snapshot) if args.snapshot else steps.backups.restore(args.dump)
+        steps.state.record_restore(*done, steps.by)
         steps.state.save()
+
     elif command == "maintenance":
         maintenance(steps, args.mode == "on")
     return 0
@@ -192,6 +203,17 @@ def history_line(entry):
 
 
 def read_only(args, steps):
+    if args.command == "offsite-check":
+        if not steps.offsite:
+            raise Refused("this host copies nothing off-site (setting backup_repository).")
+        try:
+            said = steps.offsite.ready()
+        except Failed as error:
+            steps.backups.record.note("check", str(error))
+            raise
+        steps.backups.record.note("check", result=said)
+        steps.say(said)
+        return 0
     if args.command == "check":
         healthy, detail = steps.check(args.wait, live=args.live)
         if args.json:
@@ -205,7 +227,17 @@ def read_only(args, steps):
         return 0 if found["healthy"] else 1
     if args.command == "backups":
         kept = steps.backups.listing()
-        print(json.dumps(kept) if args.json else "\n".join(f"{d['name']} {d['size']} bytes" for d in kept))
+        snapshots = steps.offsite.snapshots() if steps.offsite else []
+        if args.json:
+            print(json.dumps({"dumps": kept, "snapshots": snapshots}))
+            return 0
+        lines = [f"{dump['name']} {dump['size']} bytes" for dump in kept]
+        lines += [
+            f"off-site {found['short_id']} {found['time'][:19]} {found['hostname']} why={found['tags'].get('why')} "
+            f"release={found['tags'].get('release')}"
+            for found in snapshots
+        ]
+        print("\n".join(lines))
         return 0
     if args.command == "history":
         history = steps.state["history"]

@@ -88,6 +88,22 @@ class Paths:
         return f"{self.config_dir}/mysql-client.cnf"
 
     @property
+    def drill_client_file(self):  # the restore drill's scratch database, its own user
+        return f"{self.config_dir}/mysql-drill.cnf"
+
+    @property
+    def program_secrets(self):  # root's, 0600: the off-site repository's password and credentials, the alert URL
+        return f"{self.config_dir}/release-secrets.env"
+
+    @property
+    def backup_ssh_key(self):  # root's, 0600: the key of an sftp: repository
+        return f"{self.config_dir}/backup-ssh-key"
+
+    @property
+    def backup_known_hosts(self):  # root's: the sftp host's key, pinned at first contact
+        return f"{self.config_dir}/backup-known-hosts"
+
+    @property
     def pip_constraints(self):
         return f"{self.config_dir}/pip-constraints.txt"
 
@@ -98,6 +114,14 @@ class Paths:
     @property
     def nightly_record(self):  # what the nightly backup last did, for `report`
         return f"{self.state_dir}/nightly.json"
+
+    @property
+    def offsite_record(self):  # the last off-site copy and restore drill, for `report`
+        return f"{self.state_dir}/offsite.json"
+
+    @property
+    def restore_staging(self):  # root's: what a restore takes from the off-site repository
+        return f"{self.state_dir}/restore"
 
     @property
     def incoming_bundle(self):  # commits shipped from the deploying machine
@@ -169,6 +193,13 @@ class Config:
     roles: tuple  # this host's: web, app, db
     maintenance_link: str | None  # on a web host: the link that puts its nginx site in maintenance
     certificate: str | None  # on a web host with TLS: the certificate nginx serves
+    offsite: bool  # this host copies every dump to the off-site repository (root's release-secrets.env)
+    offsite_host: str  # the host's name in the repository's snapshots
+    restic_options: tuple  # restic's options for the repository (an sftp: one's ssh command)
+    backup_paths: tuple  # folders of the app's shared folder copied with each dump
+    offsite_keep: tuple  # ((kind, count), ...): restic forget --keep-<kind> <count>
+    drill: bool  # the restore drill's scratch database is there (drill_client_file)
+    drill_db: str  # its name
 
     @property
     def paths(self):
@@ -182,8 +213,8 @@ class Config:
         unknown, missing = set(data) - names, names - set(data)
         if unknown or missing:
             raise ValueError(f"{path}: unknown settings {sorted(unknown)}, missing {sorted(missing)}")
-        lists = ("pip_options", "gunicorn_ports", "roles", "env_names")
+        lists = ("pip_options", "gunicorn_ports", "roles", "env_names", "restic_options", "backup_paths")
         hooks = ("hooks_before_migrate", "hooks_after_switch")
         tuples = {name: tuple(data[name]) for name in lists}
-        tuples.update({name: tuple(tuple(argv) for argv in data[name]) for name in hooks})
+        tuples.update({name: tuple(tuple(argv) for argv in data[name]) for name in (*hooks, "offsite_keep")})
         return cls(**{**data, **tuples})

@@ -31,14 +31,17 @@ def quote_name(name):
 
 
 class Database:
-    def __init__(self, runner, state, config):
+    def __init__(self, runner, state, config, name=None, client_file=None):
+        """The app's database, or (`name`, `client_file`) another one: the restore drill's."""
         self.runner, self.state, self.config, self.paths = runner, state, config, config.paths
+        self.name, self.client_file = name or config.db_name, client_file or config.paths.db_client_file
+        self.taken = None  # called with each dump's record and label once it is taken (off-site copies)
 
     def client(self, program="mariadb"):
-        return [program, f"--defaults-extra-file={self.paths.db_client_file}"]
+        return [program, f"--defaults-extra-file={self.client_file}"]
 
     def query(self, sql, what="a query of the database"):
-        argv = [*self.client(), "--sandbox", "--batch", "--skip-column-names", "-e", sql, self.config.db_name]
+        argv = [*self.client(), "--sandbox", "--batch", "--skip-column-names", "-e", sql, self.name]
         output = self.runner.run(argv, what=what, timeout=60, capture=True).out
         return output.decode(errors="replace").splitlines()
 
@@ -75,14 +78,15 @@ class Database:
         if statements:
             self.query(statements, what=f"dropping {', '.join(sorted(names))}")
 
-    def dump(self, label):
-        """A dump of the database (gzip, 0600), checked complete; returns its record. One that
-        cannot be taken (tables locked past lock_wait_timeout, a full disk) fails, saying why."""
+    def dump(self, label, copied=True):
+        """A dump of the database (gzip, 0600), checked complete, then copied off-site (`taken`,
+        unless not `copied`); returns its record. One that cannot be taken (tables locked past
+        lock_wait_timeout, a full disk) fails, saying why."""
         self.state["dump_seq"] += 1
         self.state.save()
         stamp = now().replace("-", "").replace(":", "")
         path = f"{self.paths.backup_dir}/{self.state['dump_seq']:06d}-{stamp}-{label}.sql.gz"
-        argv = [*self.client("mariadb-dump"), *DUMP_OPTIONS, self.config.db_name]
+        argv = [*self.client("mariadb-dump"), *DUMP_OPTIONS, self.name]
         watchdog = None
         try:
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
@@ -113,6 +117,8 @@ class Database:
         if problem:
             raise Failed(f"the database backup {path} is {problem}")
         self.rotate(keep=path)
+        if copied and self.taken:
+            self.taken(record, label)
         return record
 
     @staticmethod
@@ -144,7 +150,7 @@ class Database:
         try:
             with subprocess.Popen(["gzip", "-dc", dump["path"]], stdout=subprocess.PIPE, cwd="/") as unpacked:
                 self.runner.run(
-                    [*client, self.config.db_name],
+                    [*client, self.name],
                     user=self.config.app_user,
                     stdin=unpacked.stdout,
                     pass_fds=(credentials,),
@@ -155,9 +161,22 @@ class Database:
         finally:
             os.close(credentials)
 
+    def counts(self):
+        """{table: rows} of the database's tables (views aside)."""
+        tables = sorted(name for name, kind in self.tables().items() if kind == "BASE TABLE")
+        if not tables:
+            return {}
+        sql = "".join(f"SELECT COUNT(*) FROM {quote_name(name)};" for name in tables)  # noqa: S608 (quoted)
+        lines = self.query(sql, what="counting the rows of each table")
+        return dict(zip(tables, (int(line) for line in lines), strict=True))
+
+    def empty(self):
+        """Every table and view of the database dropped (the restore drill's, before and after)."""
+        self.drop(self.tables())
+
     def credentials_for(self, user):
         """Root's client file, on a pipe that `user` may open: the descriptor to read it from."""
-        with open(self.paths.db_client_file, "rb") as handle:
+        with open(self.client_file, "rb") as handle:
             text = handle.read()
         read, write = os.pipe()
         account = pwd.getpwnam(user)

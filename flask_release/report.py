@@ -9,10 +9,12 @@ import time
 from datetime import UTC, datetime
 
 from .backups import last_nightly
+from .offsite import Record
 from .run import Failed
 from .service import supervisor
 
 CERTIFICATE_DAYS = 14  # fewer days left than this is a problem (certbot renews at 30)
+OFFSITE_HOURS = 26  # a day and a bit: the nightly copy and drill are late past this
 DISK_FREE_PERCENT = 10  # less free space on / than this is a problem
 
 
@@ -48,6 +50,8 @@ def report(steps):
                 f"the nightly backup of {found['nightly']['at']} failed ({found['nightly']['detail']}); the next "
                 f"one that passes clears this (systemctl start {config.app_name}-backup.service runs one now)"
             )
+        if config.offsite:
+            found["offsite"] = _offsite(config, problems)
     if "web" in roles:
         found["health"] = _timed(lambda: steps.service.health(0))
         if not found["health"]["healthy"]:
@@ -98,6 +102,30 @@ def _gunicorn(steps, problems):
     if found["state"] != "RUNNING" or not answers:
         problems.append(f"gunicorn {found['live']} is {found['state'] or 'unknown to supervisor'}: {detail}")
     return found
+
+
+def _offsite(config, problems):
+    """The last off-site copy, restore drill and retention, with their ages: a problem when the copy
+    or the drill failed, or none passed for over OFFSITE_HOURS."""
+    record = Record(config.paths.offsite_record).data
+    found = {}
+    for kind in ("copy", "drill", "retention"):
+        last = record.get(kind)
+        found[kind] = last and {**last, "age_seconds": _seconds_since(last["at"])}
+    for kind in ("copy", "drill") if config.drill else ("copy",):
+        if found[kind] and not found[kind]["ok"]:
+            problems.append(f"the last off-site {kind} ({found[kind]['at']}) failed: {found[kind]['detail']}")
+            continue
+        since = record.get(f"{kind}_ok_at") or record["since"]
+        if _seconds_since(since) > OFFSITE_HOURS * 3600:
+            problems.append(f"no off-site {kind} has passed since {since} (over {OFFSITE_HOURS} h)")
+    return found
+
+
+def _seconds_since(stamp):
+    """The seconds since `stamp`, a time of state.now()."""
+    then = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return int((datetime.now(UTC) - then).total_seconds())
 
 
 def _certificate(path, problems):

@@ -90,11 +90,24 @@ class Runner:
                 log.write(text)
 
     def run(
-        self, argv, *, what, timeout, user=None, cwd=None, env=None, stdin=None, capture=False, check=True, pass_fds=()
+        self,
+        argv,
+        *,
+        what,
+        timeout,
+        user=None,
+        cwd=None,
+        env=None,
+        stdin=None,
+        capture=False,
+        check=True,
+        pass_fds=(),
+        to=None,
     ):
         """Runs argv, as root or as the account `user`; with `capture` returns its output, else
-        relays it. Fails (Failed) on a non-zero exit when `check`, and after `timeout` seconds
-        whatever it does (stopped, with all it started)."""
+        relays it; with `to` (a file), its standard output goes there. Fails (Failed) on a
+        non-zero exit when `check`, and after `timeout` seconds whatever it does (stopped, with
+        all it started)."""
         kwargs = {"cwd": "/", "pass_fds": pass_fds}
         environment = {"PATH": SAFE_PATH, "LANG": "C.UTF-8", **(env or {})}
         if user:
@@ -110,7 +123,7 @@ class Runner:
         process = subprocess.Popen(
             argv,
             stdin=stdin if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
+            stdout=to if to is not None else subprocess.PIPE,
             stderr=subprocess.PIPE if capture else subprocess.STDOUT,
             start_new_session=True,
             **kwargs,
@@ -132,7 +145,8 @@ class Runner:
         deadline = time.monotonic() + timeout
         chunks = {"out": [], "err": []}
         with selectors.DefaultSelector() as selector:
-            selector.register(process.stdout, selectors.EVENT_READ, "out")
+            if process.stdout:
+                selector.register(process.stdout, selectors.EVENT_READ, "out")
             if capture:
                 selector.register(process.stderr, selectors.EVENT_READ, "err")
             while selector.get_map():

@@ -17,6 +17,7 @@ from .database import Database
 from .hooks import Hooks
 from .identity import Refused, check_not_older, resolve, same_release
 from .migrations import Migrations
+from .offsite import Offsite
 from .run import Failed, Interrupted, shielded
 from .service import Service
 from .source import Source
@@ -39,7 +40,8 @@ class Steps:
         self.migrations = Migrations(runner, self.database, self.builder, config)
         self.switcher = Switch(runner, state, self.builder, self.service, self.paths)
         self.hooks = Hooks(runner, self.builder, config)
-        self.backups = Backups(runner, self.database, config)
+        self.offsite = Offsite(runner, config, self.database) if config.offsite else None
+        self.backups = Backups(runner, self.database, config, state, self.offsite)
         self.say = runner.say
         self.started, self.marks = time.monotonic(), []
         self.attempt = None  # the release this run tries to serve, for the history when it fails

@@ -56,6 +56,13 @@ releases_keep = 5  # releases kept on the server (older ones removed); `make rol
 backups_keep = 5  # dumps kept in /var/backups/<app_name> (at least 1): one before each migration, `make backup`
 backups_nightly_keep = 7  # nightly dumps kept, apart from the others (the timer's, on the app host that migrates)
 backup_time = "03:30"  # when the nightly dump is taken (HH:MM, the server's time zone)
+backup_repository = None  # restic repository each dump is copied to: sftp:user@host:/path, rest:https://..., s3:...
+backup_admin_repository = None  # the repository as this machine reaches it to forget snapshots; None = the same
+backup_ssh_key = None  # local private key file of an sftp: backup_repository, installed for root alone
+backup_secrets = ()  # names of the repository's credentials (e.g. AWS_ACCESS_KEY_ID), from the environment or .env
+backup_paths = ()  # folders of the app's shared folder copied off-site with each dump, e.g. ["uploads"]
+backup_offsite_keep = {"daily": 7, "weekly": 4, "monthly": 12}  # snapshots kept off-site (restic forget --keep-*)
+alert_url = None  # URL a failed backup, off-site copy, restore drill or deploy is POSTed to (JSON); None = none
 health_check_path = "/"  # path requested through nginx after a switch, and at the end of every deploy
 health_check_max_status = 499  # highest HTTP status that counts as healthy
 health_check_seconds = 30  # how long a new release may take to pass the health check before it is rolled back

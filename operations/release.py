@@ -107,6 +107,23 @@ def on_hosts(hosts: list, program: str, arguments: list, report: bool = False, n
         yield from _program(program, arguments, report, note_breaking=host.name == note_breaking)
 
 
+def _offsite_check(state, host, program):  # pyinfra passes state and host to a function so named
+    ok, output = host.run_shell_command(
+        StringCommand(QuoteString(program), "offsite-check"), print_output=False, print_input=False
+    )
+    said = (output.stdout_lines + output.stderr_lines or ["no answer"])[-1]
+    if not ok:
+        logger.warning(f"{host.print_prefix}{said}; the releases go on, their dumps kept here alone")
+    return True
+
+
+@operation(is_idempotent=False)
+def offsite_answers(program: str):
+    """Changes nothing but makes a repository where there is none: says, as a warning, when the
+    off-site repository does not answer or refuses the password."""
+    yield FunctionCommand(_offsite_check, (program,), {})
+
+
 @operation()
 def all_hosts_ready():
     """Changes nothing. Every host calls it at the same place of the deploy, so the operations

@@ -14,6 +14,6 @@ def system_packages():
     apt.update(name="Refresh the apt cache when stale", cache_time=s.apt_cache_seconds)
     apt.packages(
         name="Install the packages of the host's roles",
-        packages=packages_for(s.roles.of(s.name), s.firewall, s.tls),
+        packages=packages_for(s.roles.of(s.name), s.firewall, s.tls, s.offsite),
         no_recommends=True,
     )

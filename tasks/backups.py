@@ -4,13 +4,19 @@ from pyinfra.operations.util import any_changed
 
 from core.render import render
 from core.settings import settings
+from operations.files import secret_file
+from operations.release import offsite_answers
 
 
 @deploy("Nightly backups")
 def nightly_backups():
     """Ensures a systemd timer dumps the app's database every night at `backup_time` (missed
     runs catch up at boot), on the app host that migrates: it holds the database client's
-    credentials. The release program keeps the newest `backups_nightly_keep` of them."""
+    credentials. The release program keeps the newest `backups_nightly_keep` of them; with
+    `backup_repository` it copies every dump off-site, drills the nightly one and applies the
+    retention. For an sftp: repository, root's key (`backup_ssh_key`) and the file that pins the
+    host's key at first contact; then the repository is checked (made when there is none), a
+    warning when it does not answer: the release goes on, its dump kept here."""
     s = settings()
     unit = f"{s.app_name}-backup"
     changed = [
@@ -24,3 +30,14 @@ def nightly_backups():
     ]
     systemd.daemon_reload(name="systemd reads the backup timer", _if=any_changed(*changed))
     systemd.service(name=f"{unit}.timer is enabled", service=f"{unit}.timer", running=True, enabled=True)
+    if not s.offsite:
+        return
+    paths = s.paths
+    if s.backup_ssh_key:
+        with open(s.backup_ssh_key) as handle:
+            key = handle.read()
+        secret_file(name=f"{paths.backup_ssh_key} (0600, root's)", dest=paths.backup_ssh_key, content=key)
+    else:
+        files.file(name=f"No {paths.backup_ssh_key}", path=paths.backup_ssh_key, present=False)
+    files.file(name=f"{paths.backup_known_hosts} (0600, root's)", path=paths.backup_known_hosts, mode="0600")
+    offsite_answers(name="The off-site repository answers", program=paths.program)

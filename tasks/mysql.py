@@ -23,7 +23,8 @@ def database():
     run the app, with a lock-wait limit; the app's database (utf8, utf8_bin) and a user with every
     right on that database and none elsewhere, granted from the app hosts alone (localhost, or each
     app host's private address), its password set from MariaDB's hash of it on standard input; no
-    anonymous users, no `test` database, root only through the unix socket (Debian's default)."""
+    anonymous users, no `test` database, root only through the unix socket (Debian's default). With
+    off-site backups, the restore drill's scratch database and a user with rights on it alone."""
     s = settings()
     config = files.put(
         name=f"MariaDB listens on {s.db_address} only", src=render("mariadb.cnf.j2", s), dest=CONFIG, mode="0644"
@@ -52,5 +53,27 @@ def database():
     no_other_databases(
         name=f"{s.db_user} has rights on no other database", user=s.db_user, hosts=clients, database=s.db_name
     )
+    drill_db, drill_user = s.drill_names  # the restore drill's scratch database, its user alone in it
+    mysql.database(
+        name=f"Database {drill_db} (restore drills)" if s.drill else f"No database {drill_db}",
+        database=drill_db,
+        charset="utf8",
+        collate="utf8_bin",
+        present=s.drill,
+    )
+    account(
+        name=f"Database user {drill_user}" if s.drill else f"No database user {drill_user}",
+        user=drill_user,
+        hosts=clients if s.drill else [],
+        password_hash=app_secrets().drill_password_hash,
+    )
+    for client in clients if s.drill else ():
+        mysql.privileges(
+            name=f"{drill_user}@{client} has every right on {drill_db} alone",
+            user=drill_user,
+            user_hostname=client,
+            privileges=["ALL"],
+            database=grant_pattern(drill_db),
+        )
     mysql.database(name="No test database", database="test", present=False)
     account(name="No anonymous MariaDB users", user="", hosts=[], password_hash="")

@@ -2,6 +2,7 @@ from urllib.parse import quote
 
 from pyinfra.api import deploy
 
+from core.backup_settings import REST_PASSWORD, REST_USER, repository_with_credentials
 from core.render import render_text
 from core.secrets import app_secrets
 from core.settings import settings
@@ -14,9 +15,10 @@ def app_environment():
     (see tasks/program.py). This ensures what every release of the host shares: root's copy of
     the secrets (0600), the app's .env with SECRET_KEY, DATABASE_URL, `app_env` and `app_secrets`
     (0600, the app user's, written as that user), root's MariaDB client file with the app's
-    credentials (0600), and root's pip.conf, which the build account's group reads (0640: the
-    package index of DEPLOY_PIP_INDEX_URL, when given). Returns the .env's operation: a change
-    reloads the app."""
+    credentials (0600), root's pip.conf, which the build account's group reads (0640: the
+    package index of DEPLOY_PIP_INDEX_URL, when given), and the release program's secrets (0600:
+    the off-site repository and its credentials, the alert URL), with, for the restore drill, its
+    database user's client file. Returns the .env's operation: a change reloads the app."""
     s = settings()
     secrets = app_secrets()
     paths = s.paths
@@ -30,8 +32,27 @@ def app_environment():
             db_password=secrets.db_password,
             app_secrets=secrets.app,
             pip_index_url=secrets.pip_index_url,
+            drill_password=secrets.drill_password,
+            backup=secrets.backup,
         ),
     )
+    credentials = dict(secrets.backup)
+    secret_file(
+        name=f"{paths.program_secrets} (0600, root's)",
+        dest=paths.program_secrets,
+        content=render_text(
+            "release-secrets.env.j2",
+            s,
+            repository=repository_with_credentials(s.backup_repository or "", credentials),
+            backup=[(name, value) for name, value in secrets.backup if name not in (REST_USER, REST_PASSWORD)],
+        ),
+    )
+    if s.offsite and s.drill:
+        secret_file(
+            name=f"{paths.drill_client_file} (0600, root's)",
+            dest=paths.drill_client_file,
+            content=render_text("mysql-client.cnf.j2", s, user=s.drill_names[1], db_password=secrets.drill_password),
+        )
     secret_file(
         name=f"{paths.pip_config} (0640, root's, {s.build_user}'s group reads it)",
         dest=paths.pip_config,

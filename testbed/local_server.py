@@ -11,6 +11,7 @@ Usage: python -m testbed.local_server start|stop|status
 import argparse
 import contextlib
 import glob
+import json
 import os
 import shutil
 import subprocess
@@ -33,6 +34,7 @@ SSH_PORT = ("LOCAL_SERVER_SSH_PORT", 2222)
 HTTP_PORT = ("LOCAL_SERVER_HTTP_PORT", 8080)
 HTTPS_PORT = ("LOCAL_SERVER_HTTPS_PORT", 8443)
 INVENTORY_NAME = "local-server"
+SETTINGS_VARIABLE = "LOCAL_SERVER_SETTINGS"  # more settings of the local server (JSON), for every make target
 
 
 def port(which):
@@ -61,6 +63,7 @@ def inventory_roles():
         "tls": "self-signed",
         "server_names": ["localhost", "127.0.0.1"],
         "public_https_port": port(HTTPS_PORT),
+        **json.loads(os.environ.get(SETTINGS_VARIABLE) or "{}"),
     }
     return {role: [(INVENTORY_NAME, data)] for role in ("web", "app", "db")}
 

@@ -66,6 +66,13 @@ def config(tmp_path, **overrides):
         maintenance_link=None,
         certificate=None,
         maintenance_for_breaking_migrations=True,
+        offsite=False,
+        offsite_host="one",
+        restic_options=(),
+        backup_paths=(),
+        offsite_keep=(("daily", 7),),
+        drill=False,
+        drill_db="microblog_drill",
     )
     values.update(overrides)
     return Config(**values)

@@ -9,16 +9,20 @@ import json
 import os
 import runpy
 import shlex
+import shutil
 import subprocess
 import sys
 import threading
 
 import inventory
+from core import environment
+from core.backup_settings import backup_secret_names, repository_with_credentials
 from core.environment import OPERATOR
 from flask_release.cli import history_line
 from flask_release.config import Paths, build_user_for
 from flask_release.run import SAFE_PATH
 from flask_release.text import visible
+from tools.make_deploy import run_pyinfra
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -145,6 +149,14 @@ def describe(name, found):
             if backup
             else "  last backup: none"
         )
+    for kind, last in (found.get("offsite") or {}).items():
+        if last:
+            outcome = "ok" if last["ok"] else "FAILED"
+            lines.append(
+                f"  off-site {kind}: {outcome}, {ago(last['age_seconds'])} ({last['at']})"
+                + (f", snapshot {last['snapshot']}" if last.get("snapshot") else "")
+                + (f", {last['result']}" if last.get("result") else "")
+            )
     disk = found.get("disk")
     lines += (
         []
@@ -253,17 +265,44 @@ def live(args):
 
 
 def restore(args):
-    """The site in maintenance on every web host while the newest dump (or --dump) is restored,
-    live again afterwards whatever happened."""
+    """The site in maintenance on every web host while the newest dump (or --dump, or the off-site
+    --snapshot) is restored, live again afterwards whatever happened. A snapshot brings root's
+    secrets back too: a deploy then applies them (the .env, MariaDB's password, the app)."""
     host = migrating_host()
     if not set_maintenance(True):
         set_maintenance(False)
         return 1
+    chosen = ["--snapshot", args.snapshot] if args.snapshot else ["--dump", args.dump] if args.dump else []
     try:
-        restored = say({host: host.run(host.program("restore", *(["--dump", args.dump] if args.dump else [])))})
+        restored = say({host: host.run(host.program("restore", *chosen))})
+        if restored and args.snapshot:
+            restored = run_pyinfra() == 0  # the secrets it brought back, applied
     finally:
         back = set_maintenance(False)
     return 0 if restored and back else 1
+
+
+def offsite_forget(args):
+    """`backup_offsite_keep` applied to the off-site repository from this machine, with restic and
+    this machine's credentials (BACKUP_PASSWORD, backup_secrets), through `backup_admin_repository`:
+    what an append-only repository lets no server do."""
+    data = migrating_host().data
+    repository = data.get("backup_admin_repository") or data.get("backup_repository")
+    if not repository:
+        sys.exit("no backup_repository is set: nothing is copied off-site.")
+    if not shutil.which("restic"):
+        sys.exit("restic is not installed on this machine: apt-get install restic (or see restic.net).")
+    names = backup_secret_names(data)
+    secrets = {name: environment.get(name) for name in (environment.BACKUP_PASSWORD, *names) if environment.get(name)}
+    if environment.BACKUP_PASSWORD not in secrets:
+        sys.exit(f"{environment.BACKUP_PASSWORD} is not set in this machine's environment or .env.")
+    env = {**os.environ, **secrets, "RESTIC_PASSWORD": secrets[environment.BACKUP_PASSWORD]}
+    env["RESTIC_REPOSITORY"] = repository_with_credentials(repository, secrets)
+    keep = [
+        part for kind, count in sorted(data["backup_offsite_keep"].items()) for part in (f"--keep-{kind}", str(count))
+    ]
+    command = ["restic", "forget", "--tag", f"app={data['app_name']}", "--group-by", "host", *keep, "--prune"]
+    return subprocess.run(command, env=env, stdin=subprocess.DEVNULL).returncode
 
 
 def history(args):
@@ -291,7 +330,8 @@ COMMANDS = {
     "shell": (shell, "a shell (or a command) as the app user in the serving release, with its settings"),
     "backup": (backup, "a dump of the database now"),
     "backups": (backups, "the dumps kept"),
-    "restore": (restore, "the newest dump (or --dump) restored, the site in maintenance meanwhile"),
+    "restore": (restore, "the newest dump (or --dump, or an off-site --snapshot) restored, the site in maintenance"),
+    "offsite-forget": (offsite_forget, "the off-site retention (backup_offsite_keep) applied from this machine"),
     "maintenance": (maintenance, "every web host answers 503 with the maintenance page"),
     "live": (live, "every web host serves the app again"),
     "history": (history, "every release, rollback and failure of every app host"),
@@ -313,6 +353,7 @@ def parser():
         "--command", default=os.environ.get("CMD"), help="run this (sh -c) instead of a login shell (default: $CMD)"
     )
     commands.choices["restore"].add_argument("--dump", help="a dump's file name (default: the newest)")
+    commands.choices["restore"].add_argument("--snapshot", help="an off-site snapshot's id, or latest")
     return main
 
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Makes sure a Docker engine answers and mmdebstrap is present (the local server is built with it).
-# Installs both from Debian when missing and this machine is Debian and we are root.
+# Makes sure a Docker engine answers and mmdebstrap is present (the local server is built with it),
+# and restic (`make offsite-forget` runs it here). Installs them from Debian when missing and this
+# machine is Debian and we are root.
 set -euo pipefail
 
 need_packages=()
 command -v mmdebstrap >/dev/null || need_packages+=(mmdebstrap)
+command -v restic >/dev/null || need_packages+=(restic)
 docker info >/dev/null 2>&1 || command -v dockerd >/dev/null || need_packages+=(docker.io)
 
 if ((${#need_packages[@]})); then

@@ -25,21 +25,20 @@ def main(pyinfra_args):
     if "--rollback" in pyinfra_args:
         pyinfra_args = [arg for arg in pyinfra_args if arg != "--rollback"]
         deploy_file = "rollback.py"
-    confirm = [] if "--dry" in pyinfra_args else ["-y"]  # -y would skip --dry's change detection
-    command = [
-        os.path.join(os.path.dirname(sys.executable), "pyinfra"),
-        *confirm,
-        *pyinfra_args,
-        "inventory.py",
-        deploy_file,
-    ]
-    status = subprocess.run(command, cwd=HERE).returncode
+    status = run_pyinfra(pyinfra_args, deploy_file)
     if status == 0 and local and "--dry" not in pyinfra_args:
         print(
             f"\nThe app is up: https://localhost:{local_server.port(local_server.HTTPS_PORT)}/ "
             "(self-signed certificate: your browser will ask you to accept it)"
         )
     return status
+
+
+def run_pyinfra(pyinfra_args=(), deploy_file="deploy.py"):
+    """`pyinfra -y [args] inventory.py DEPLOY_FILE` on the servers the inventory names; its exit status."""
+    confirm = [] if "--dry" in pyinfra_args else ["-y"]  # -y would skip --dry's change detection
+    command = [os.path.join(os.path.dirname(sys.executable), "pyinfra"), *confirm, *pyinfra_args, "inventory.py"]
+    return subprocess.run([*command, deploy_file], cwd=HERE).returncode
 
 
 if __name__ == "__main__":
