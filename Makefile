@@ -3,7 +3,9 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 PYTEST_ARGS ?=
 # The suites that also run on Debian 13 (trixie); the others run on Debian 12 (bookworm) alone.
-TRIXIE_SUITES ?= tests/test_single_server.py tests/test_https.py tests/test_updates.py
+TRIXIE_SUITES ?= tests/test_single_server.py tests/test_https.py tests/test_updates.py \
+	tests/test_offsite_backups.py::test_a_fresh_server_gets_the_lost_ones_data_files_and_secrets_back \
+	tests/test_offsite_backups.py::test_the_nightly_backup_is_drilled_and_shows_in_status
 SHELL_SCRIPTS := tools/ensure_docker.sh .ci/run
 
 .PHONY: help venv docker server deploy dry update rollback status logs shell backup backups restore offsite-forget maintenance live history test unit lint bench stop clean

@@ -1,5 +1,6 @@
 """The off-site backup settings: `backup_repository` (a restic repository), its password
-BACKUP_PASSWORD and credentials (`backup_secrets`), `backup_ssh_key` for an sftp: one, the app's
+BACKUP_PASSWORD and credentials (`backup_secrets`), `backup_ssh_key` and `backup_ssh_host_key` for
+an sftp: one, the app's
 own folders copied with each dump (`backup_paths`), the retention off-site (`backup_offsite_keep`)
 and where failures are told (`alert_url`). Part of core.checks.problems."""
 
@@ -14,6 +15,8 @@ from core.values import has_credentials, is_safe_path, is_whole
 # restic's backends this deploy knows; a path is a repository on the server's own disk
 BACKENDS = ("sftp:", "rest:http://", "rest:https://", "s3:", "b2:", "azure:", "gs:", "swift:", "rclone:", "/")
 KEEP = ("last", "hourly", "daily", "weekly", "monthly", "yearly")  # restic forget --keep-<kind>
+# a known_hosts line: host(s), key type, base64 key
+HOST_KEY = re.compile(r"^[\w.:\[\],*-]+ (ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}$")
 # REST credentials: restic 0.14 (Debian 12) takes them in the repository's URL alone
 REST_USER, REST_PASSWORD = "RESTIC_REST_USERNAME", "RESTIC_REST_PASSWORD"  # noqa: S105 (names)
 
@@ -78,6 +81,17 @@ def offsite_problems(data, need):
         key is None or (str(repository).startswith("sftp:") and os.path.isfile(os.path.expanduser(str(key)))),
         "backup_ssh_key",
         "must be the path of a private key file on this machine, for an sftp: backup_repository (None: none).",
+    )
+    pinned = data.get("backup_ssh_host_key")
+    need(
+        pinned is None
+        or (
+            str(repository).startswith("sftp:")
+            and all(HOST_KEY.match(line) for line in str(pinned).strip().splitlines() if not line.startswith("#"))
+        ),
+        "backup_ssh_host_key",
+        "must be the sftp: repository host's key as `ssh-keyscan -t ed25519 HOST` prints it (HOST ssh-ed25519 "
+        "AAAA...), or None: the key met at first contact is pinned.",
     )
     for name in backup_secret_names(data):
         need(

@@ -84,7 +84,7 @@ def probe(s):
     if s.name == s.roles.migrating_host:
         units = [f"/etc/systemd/system/{s.app_name}-backup.{kind}" for kind in ("service", "timer")]
         paths += units + [p.backup_ssh_key, p.backup_known_hosts]
-        files += units + [p.backup_ssh_key]
+        files += units + [p.backup_ssh_key] + ([p.backup_known_hosts] if s.backup_ssh_host_key else [])
         services.append(f"{s.app_name}-backup.timer")
     if s.is_app:
         commands.append(f"getent passwd {shlex.quote(s.build_user)}")

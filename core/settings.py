@@ -103,6 +103,7 @@ class Settings:
     backup_repository: str | None  # restic repository every dump goes to (credentials in root's file alone)
     backup_admin_repository: str | None  # the same as this machine reaches it to forget snapshots
     backup_ssh_key: str | None  # the local private key of an sftp: repository
+    backup_ssh_host_key: str | None  # its host's key (known_hosts lines); None: pinned at first contact
     backup_secrets: tuple  # names of the repository's credentials
     backup_paths: tuple  # folders of the app's shared folder copied with each dump
     backup_offsite_keep: tuple  # ((kind, count), ...) for restic forget --keep-<kind>
@@ -135,12 +136,14 @@ class Settings:
 
     @property
     def restic_options(self):
-        """restic's options for the repository: an sftp: one through root's key and pinned host key."""
+        """restic's options for the repository: an sftp: one through root's key, its host's key
+        pinned (the one of `backup_ssh_host_key`, or the one met at first contact)."""
         if not (self.backup_repository or "").startswith("sftp:"):
             return ()
         target, port = sftp_target(self.backup_repository)
         ssh = ["ssh", "-o", "BatchMode=yes", "-o", f"UserKnownHostsFile={self.paths.backup_known_hosts}"]
-        ssh += ["-o", "StrictHostKeyChecking=accept-new", "-p", str(port)]
+        checking = "yes" if self.backup_ssh_host_key else "accept-new"
+        ssh += ["-o", f"StrictHostKeyChecking={checking}", "-p", str(port)]
         ssh += ["-i", self.paths.backup_ssh_key, "-o", "IdentitiesOnly=yes"] if self.backup_ssh_key else []
         return ("-o", "sftp.command=" + " ".join([*ssh, target, "-s", "sftp"]))
 
@@ -265,6 +268,7 @@ def resolve(name, data, layout, cores, debian=12, python="3.11.2"):
         backup_repository=value("backup_repository"),
         backup_admin_repository=value("backup_admin_repository") or value("backup_repository"),
         backup_ssh_key=os.path.expanduser(value("backup_ssh_key")) if value("backup_ssh_key") else None,
+        backup_ssh_host_key=value("backup_ssh_host_key").strip() + "\n" if value("backup_ssh_host_key") else None,
         backup_secrets=backup_secret_names(data),
         backup_paths=backup_path_list(data),
         backup_offsite_keep=tuple(sorted((value("backup_offsite_keep") or {}).items())),

@@ -100,7 +100,7 @@ class Paths:
         return f"{self.config_dir}/backup-ssh-key"
 
     @property
-    def backup_known_hosts(self):  # root's: the sftp host's key, pinned at first contact
+    def backup_known_hosts(self):  # root's: the sftp host's key (backup_ssh_host_key, or the one met first)
         return f"{self.config_dir}/backup-known-hosts"
 
     @property

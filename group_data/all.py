@@ -59,6 +59,7 @@ backup_time = "03:30"  # when the nightly dump is taken (HH:MM, the server's tim
 backup_repository = None  # restic repository each dump is copied to: sftp:user@host:/path, rest:https://..., s3:...
 backup_admin_repository = None  # the repository as this machine reaches it to forget snapshots; None = the same
 backup_ssh_key = None  # local private key file of an sftp: backup_repository, installed for root alone
+backup_ssh_host_key = None  # the sftp host's key (`ssh-keyscan -t ed25519 HOST`); None = pinned at first contact
 backup_secrets = ()  # names of the repository's credentials (e.g. AWS_ACCESS_KEY_ID), from the environment or .env
 backup_paths = ()  # folders of the app's shared folder copied off-site with each dump, e.g. ["uploads"]
 backup_offsite_keep = {"daily": 7, "weekly": 4, "monthly": 12}  # snapshots kept off-site (restic forget --keep-*)

@@ -15,8 +15,9 @@ def nightly_backups():
     credentials. The release program keeps the newest `backups_nightly_keep` of them; with
     `backup_repository` it copies every dump off-site, drills the nightly one and applies the
     retention. For an sftp: repository, root's key (`backup_ssh_key`) and the file that pins the
-    host's key at first contact; then the repository is checked (made when there is none), a
-    warning when it does not answer: the release goes on, its dump kept here."""
+    host's key (`backup_ssh_host_key`, or the one met at first contact); then the repository is
+    checked (made when there is none), a warning when it does not answer: the release goes on,
+    its dump kept here."""
     s = settings()
     unit = f"{s.app_name}-backup"
     changed = [
@@ -39,5 +40,9 @@ def nightly_backups():
         secret_file(name=f"{paths.backup_ssh_key} (0600, root's)", dest=paths.backup_ssh_key, content=key)
     else:
         files.file(name=f"No {paths.backup_ssh_key}", path=paths.backup_ssh_key, present=False)
-    files.file(name=f"{paths.backup_known_hosts} (0600, root's)", path=paths.backup_known_hosts, mode="0600")
+    if s.backup_ssh_host_key:
+        pinned = f"{paths.backup_known_hosts} (0600, root's: backup_ssh_host_key)"
+        secret_file(name=pinned, dest=paths.backup_known_hosts, content=s.backup_ssh_host_key)
+    else:  # ssh pins the key it meets first
+        files.file(name=f"{paths.backup_known_hosts} (0600, root's)", path=paths.backup_known_hosts, mode="0600")
     offsite_answers(name="The off-site repository answers", program=paths.program)

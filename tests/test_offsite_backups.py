@@ -3,8 +3,8 @@ restic REST server started append-only, an sftp account): a row and an uploaded 
 the server deleted, a fresh one deployed and restored from the latest snapshot with its data, its
 files and its secrets; the server cannot delete a snapshot, the operator's machine applies the
 retention; the nightly backup and its restore drill in `make status`; a repository down makes
-status unhealthy and an alert arrive; an sftp host's key pinned; the password nowhere but root's
-files."""
+status unhealthy and an alert arrive; an sftp host's key pinned, at first contact or by the
+operator; the password and the credentials nowhere but root's files."""
 
 import json
 import shlex
@@ -124,7 +124,7 @@ def test_the_nightly_backup_is_drilled_and_shows_in_status(rebuilt, backup_host)
     assert found["copy"]["ok"] and found["drill"]["ok"] and found["drill"]["tables"] >= 2
     assert "append-only" in found["retention"]["result"]  # the server could not apply it
     text = server.make("status", env=env(backup_host)).stdout
-    assert "off-site copy: ok" in text and "off-site drill: ok" in text
+    assert "off-site copy: ok, " in text and "off-site drill: ok, " in text and " ago (" in text  # with its age
 
 
 def test_a_repository_down_makes_status_unhealthy_and_someone_hears_of_it(rebuilt, backup_host):
@@ -181,3 +181,12 @@ def test_an_sftp_repositorys_host_key_is_pinned(rebuilt, backup_host):
     assert "the off-site copy failed" in changed.output.lower() or "stays in /var/backups" in changed.output
     status = server.sh(f"{PROGRAM} report || true")
     assert "the last off-site copy" in status and "failed" in status
+    kind, key = backup_host.server.sh("cat /etc/ssh/ssh_host_ed25519_key.pub").split()[:2]
+    sftp[local_server.SETTINGS_VARIABLE] = json.dumps(
+        {
+            **json.loads(sftp[local_server.SETTINGS_VARIABLE]),
+            "backup_ssh_host_key": f"{backup_host.address} {kind} {key}",
+        }
+    )
+    assert server.deploy(env=sftp).returncode == 0  # the operator pins the host's new key
+    assert "copied off-site: snapshot" in server.make("backup", env=sftp).output

@@ -52,6 +52,8 @@ def test_a_repository_needs_the_operators_password_never_a_generated_one(monkeyp
         ({"backup_repository": "/mnt/backups", "backup_paths": ["../etc"]}, "folder of the app's shared folder"),
         ({"backup_repository": "/mnt/backups", "backup_offsite_keep": {"daily": 0}}, "positive counts"),
         ({"alert_url": "mailto:ops@example.org"}, "http(s) URL"),
+        ({"backup_repository": "sftp:u@h:/r", "backup_ssh_host_key": "h ssh-ed25519 AAAA; reboot"}, "ssh-keyscan"),
+        ({"backup_repository": "/mnt/backups", "backup_ssh_host_key": "h ssh-ed25519 AAAAC3Nz"}, "ssh-keyscan"),
     ],
 )
 def test_bad_offsite_settings_are_refused_naming_the_fix(password, settings, said):
@@ -70,6 +72,10 @@ def test_the_release_program_is_told_where_and_what_to_copy(password, tmp_path):
     command = loaded.restic_options[1]
     assert "UserKnownHostsFile=/etc/microblog/backup-known-hosts" in command and "offsite@10.0.0.9 -s sftp" in command
     assert "StrictHostKeyChecking=accept-new" in command  # pinned at first contact, refused when it changes
+    key = "10.0.0.9 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk"
+    pinned = settings_of(backup_repository="sftp:offsite@10.0.0.9:/srv/repo", backup_ssh_host_key=key)
+    assert "StrictHostKeyChecking=yes" in pinned.restic_options[1] and pinned.backup_ssh_host_key == key + "\n"
+    assert offsite_problems(backup_repository="sftp:offsite@10.0.0.9:/srv/repo", backup_ssh_host_key=key) == []
     assert not settings_of("app2", SPREAD, backup_repository="/mnt/b").offsite  # the app host that migrates alone
     external = Roles(web=("one",), app=("one",), db=None, addresses=(("one", "127.0.0.1"),))  # db_host's layout
     assert not settings_of(layout=external, backup_repository="/mnt/b", db_host="db.example.org").drill
