@@ -1,10 +1,11 @@
 """Checks before anything on a server changes, each problem named with the setting and the fix.
 
-Before any connection: the settings of every host (group_data, inventory.py and --data, as
-pyinfra merged them), the secrets given in the environment, the roles of the hosts, then that
-each server's SSH port answers and takes the key. Once connected to a server: that the SSH user
-may sudo, and that `app_user` is not an account of the system. config.py registers it; deploy
-files call checked() in case it could not run."""
+Before any connection: that every name given is a setting (a typo is named), the settings of
+every host (group_data, inventory.py and --data, as pyinfra merged them), the secrets given in
+the environment, the roles of the hosts, then that each server's SSH port answers and takes the
+key. Once connected to a server: that the SSH user may sudo, and that `app_user` is not an
+account of the system. config.py registers it; deploy files call checked() in case it could not
+run."""
 
 import os
 import socket
@@ -20,6 +21,7 @@ from core.app_settings import secret_names
 from core.checks import problems, roles_problems
 from core.roles import ROLES, private_address
 from core.secrets import secret_problems
+from core.setting_names import inventory_sources, unknown_problems
 from flask_release.config import build_user_for
 
 LOCAL_SERVER = "local-server"
@@ -56,6 +58,9 @@ class Preflight(BaseStateCallback):
 
 
 def before_connecting(inventory, ssh=True):
+    found = unknown_problems(inventory_sources(inventory))
+    if found:
+        raise PreflightFailed("Settings need fixing before anything changes:\n  - " + "\n  - ".join(found))
     hosts = list(inventory)
     roles = {role: [member.name for member in inventory.get_group(role, [])] for role in ROLES}
     if not any(roles.values()):

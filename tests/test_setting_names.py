@@ -1,0 +1,73 @@
+"""A misspelt setting stops the real command line before any connection, naming the nearest
+setting, whichever source it came in: --data, a host of inventory.py, a group_data file (the
+hosts below do not exist: nothing is reached)."""
+
+import os
+import subprocess
+
+from core import environment
+from core.setting_names import declared, unknown_problems
+from testbed.servers import PYINFRA, ROOT
+from tools import settings_reference
+
+HOST = "192.0.2.1"
+
+
+def pyinfra(tmp_path, *args, inventory="inventory.py"):
+    variables = {**os.environ, environment.HOSTS: HOST, environment.SSH_KNOWN_HOSTS: str(tmp_path / "known_hosts")}
+    for name in (*environment.HOST_VARIABLES, environment.SSH_KEY):
+        if name != environment.HOSTS:
+            variables.pop(name, None)
+    result = subprocess.run(
+        [PYINFRA, "-y", *args, inventory, "deploy.py"], cwd=ROOT, env=variables, capture_output=True, text=True
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def refused(code, output, *said):
+    assert code != 0 and "Settings need fixing before anything changes" in output, output
+    for text in said:
+        assert text in output, output
+    assert "Connected" not in output
+
+
+def test_a_typo_in_data_is_refused_with_the_nearest_setting(tmp_path):
+    code, output = pyinfra(tmp_path, "--data", "helth_check_path=/login", "--data", "worker=8")
+    refused(
+        code,
+        output,
+        "`helth_check_path` (--data) is not a setting: did you mean `health_check_path`?",
+        "`worker` (--data) is not a setting: did you mean `workers`?",
+    )
+
+
+def test_a_typo_in_a_host_of_the_inventory_is_refused(tmp_path):
+    inventory = tmp_path / "servers.py"
+    inventory.write_text(f"web = app = db = [({HOST!r}, {{'ssh_user': 'root', 'acme_emial': 'ops@example.org'}})]\n")
+    code, output = pyinfra(tmp_path, inventory=str(inventory))
+    refused(code, output, f"`acme_emial` (inventory.py, host {HOST}) is not a setting: did you mean `acme_email`?")
+
+
+def test_a_typo_in_a_group_data_file_is_refused(tmp_path):
+    (tmp_path / "group_data").mkdir()
+    (tmp_path / "group_data" / "web.py").write_text("hsts = True\nserver_name = ['blog.example.org']\n")
+    code, output = pyinfra(tmp_path, "--group-data", str(tmp_path / "group_data"))
+    refused(code, output, "`server_name` (group data of web) is not a setting: did you mean `server_names`?")
+    assert "hsts" not in output
+
+
+def test_pyinfras_own_names_pass_and_a_name_far_from_any_is_still_named():
+    assert unknown_problems([("--data", {"ssh_port": 2222, "_sudo": True, "private_address": "10.0.0.2"})]) == []
+    assert unknown_problems([("--data", {"zzz": 1})]) == [
+        "`zzz` (--data) is not a setting: group_data/all.py lists the settings."
+    ]
+    assert {"repo", "health_check_path", "backup_repository"} <= set(declared())
+
+
+def test_the_settings_reference_is_made_from_the_declarations_and_is_not_stale():
+    with open(settings_reference.REFERENCE) as handle:
+        assert handle.read() == settings_reference.reference(), "run: python -m tools.settings_reference"
+    with open(settings_reference.DEFAULTS) as handle:
+        declarations = settings_reference.declarations(handle.read())
+    assert [name for name, _, _ in declarations] == list(declared())  # every setting, in its order
+    assert all(doc for _, _, doc in declarations)  # each says what it does

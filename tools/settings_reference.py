@@ -1,0 +1,62 @@
+"""docs/settings.md, the settings reference, made from the settings' declarations: each line of
+group_data/all.py that sets a name (its default, its comment). `python -m tools.settings_reference`
+writes it; tests/test_setting_names.py fails when it is stale."""
+
+import ast
+import io
+import os
+import sys
+import tokenize
+
+from core.setting_names import DEFAULTS, HERE
+
+REFERENCE = os.path.join(HERE, "docs", "settings.md")
+HEADER = """# Settings
+
+Made by `python -m tools.settings_reference` from `group_data/all.py`, where each setting is
+declared once: its name, its default and what it does. Set them per host in `inventory.py`, per
+group in `group_data/<group>.py`, or per run with `--data NAME=VALUE`; a name that is no setting
+is refused before anything connects, with the nearest one. Secrets never live in settings: they
+come from your environment or a local `.env` (see the README).
+
+| setting | default | what it does |
+| --- | --- | --- |
+"""
+
+
+def declarations(text):
+    """[(name, default as written, comment)] of each top-level assignment of `text`, in order."""
+    comments = {
+        token.start[0]: token.string.lstrip("#").strip()
+        for token in tokenize.generate_tokens(io.StringIO(text).readline)
+        if token.type == tokenize.COMMENT
+    }
+    lines = text.splitlines()
+    found = []
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            default = ast.get_source_segment(text, node.value) or lines[node.lineno - 1]
+            found.append((node.targets[0].id, default, comments.get(node.end_lineno, "")))
+    return found
+
+
+def cell(text):
+    return text.replace("|", "\\|")
+
+
+def reference():
+    with open(DEFAULTS) as handle:
+        rows = declarations(handle.read())
+    return HEADER + "".join(f"| `{name}` | `{cell(default)}` | {cell(doc)} |\n" for name, default, doc in rows)
+
+
+def main():
+    os.makedirs(os.path.dirname(REFERENCE), exist_ok=True)
+    with open(REFERENCE, "w") as handle:
+        handle.write(reference())
+    print(f"wrote {os.path.relpath(REFERENCE, HERE)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
