@@ -8,20 +8,10 @@ import os
 import sys
 import tokenize
 
+from core.render import render_text
 from core.setting_names import DEFAULTS, HERE
 
 REFERENCE = os.path.join(HERE, "docs", "settings.md")
-HEADER = """# Settings
-
-Made by `python -m tools.settings_reference` from `group_data/all.py`, where each setting is
-declared once: its name, its default and what it does. Set them per host in `inventory.py`, per
-group in `group_data/<group>.py`, or per run with `--data NAME=VALUE`; a name that is no setting
-is refused before anything connects, with the nearest one. Secrets never live in settings: they
-come from your environment or a local `.env` (see the README).
-
-| setting | default | what it does |
-| --- | --- | --- |
-"""
 
 
 def declarations(text):
@@ -40,14 +30,9 @@ def declarations(text):
     return found
 
 
-def cell(text):
-    return text.replace("|", "\\|")
-
-
 def reference():
     with open(DEFAULTS) as handle:
-        rows = declarations(handle.read())
-    return HEADER + "".join(f"| `{name}` | `{cell(default)}` | {cell(doc)} |\n" for name, default, doc in rows)
+        return render_text("settings-reference.md.j2", None, rows=declarations(handle.read()))
 
 
 def main():
