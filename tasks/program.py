@@ -4,6 +4,7 @@ from pyinfra.api import deploy
 from pyinfra.operations import files
 
 from core.checks import is_git_url
+from core.managed import Managed
 from core.program import release_program
 from core.render import render
 from core.settings import settings
@@ -31,4 +32,12 @@ def release_program_installed():
         ),
         dest=paths.release_config,
         mode="0644",
+    )
+
+
+def manages(s):
+    p = s.paths
+    return Managed(
+        paths=(p.state_dir, p.config_dir, p.backup_dir, p.program, p.release_config),
+        files=(p.program, p.release_config),
     )
