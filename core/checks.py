@@ -61,7 +61,7 @@ def problems(data):
             not IDENTIFIER.match(value) or value not in taken,
             setting,
             "is taken by the system (or MariaDB) on a "
-            "Debian server: choose a name of the app's own, e.g. the default of group_data/all.py.",
+            "Debian server: choose a name of the app's own, e.g. the default of core/defaults.py.",
         )
     need(
         re.match(r"^[A-Za-z_][\w.]*(:[A-Za-z_]\w*(\(\))?)?$", str(data.get("app_module") or "")),

@@ -26,7 +26,7 @@ from tools.make_deploy import run_pyinfra
 
 
 class Host:
-    """A host of the inventory: its name, roles, settings (group_data/all.py under its own data)."""
+    """A host of the inventory: its name, roles, settings (the defaults and group_data/all.py under its own data)."""
 
     def __init__(self, name, data, roles):
         self.name, self.roles = name, roles

@@ -1,5 +1,5 @@
 """docs/settings.md, the settings reference, made from the settings' declarations: each line of
-group_data/all.py that sets a name (its default, its comment). `python -m tools.settings_reference`
+core/defaults.py that sets a name (its default, its comment). `python -m tools.settings_reference`
 writes it; tests/test_setting_names.py fails when it is stale."""
 
 import ast
