@@ -2,10 +2,9 @@
 server keeps (root's, /var/lib/<app>/converged) the digest of what was deployed and the digest of
 a probe of everything the tasks ensure, as each declares it beside its @deploy (`manages`):
 files, folders, links, packages, services, firewall, MariaDB's databases, users and grants,
-supervisor's programs. A later deploy with the same
-settings, secrets and code, nothing to release and the same probe changes nothing: it checks
-the site serves and stops there. Anything else (a file changed on the server, a service
-stopped, a new setting) runs every task as usual."""
+supervisor's programs. A later deploy with the same settings, secrets and code, nothing to
+release and the same probe changes nothing: it checks the site serves and stops there. Anything
+else (a file changed on the server, a service stopped, a new setting) runs every task as usual."""
 
 import hashlib
 import json
