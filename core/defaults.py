@@ -1,7 +1,8 @@
-# Every setting, declared once: NAME = DEFAULT  # what it does. docs/settings.md is made from
-# these lines (python -m tools.settings_reference), and a name that is none of them is refused
-# before the deploy connects. Change a setting in group_data/all.py (every server), per host in
-# inventory.py, or per run with --data NAME=VALUE, not here.
+# Every setting, declared once: NAME[: KIND] = DEFAULT  # what it does. A KIND is a rule the
+# checks apply to every setting of it ("count": a positive whole number, "flag": True or False).
+# docs/settings.md is made from these lines (python -m tools.settings_reference), and a name that
+# is none of them is refused before the deploy connects. Change a setting in group_data/all.py
+# (every server), per host in inventory.py, or per run with --data NAME=VALUE, not here.
 # Secrets (SECRET_KEY, DB_PASSWORD) never live here: they come from the environment or a local .env,
 # or are generated on the first deploy and kept on the server (root's /etc/<app_name>/secrets.env).
 
@@ -24,16 +25,16 @@ server_names = None  # host names the site answers (nginx server_name); None = d
 workers = None  # gunicorn workers; None = 2 per CPU core of the server
 bind = "127.0.0.1:8000"  # gunicorn address; app hosts behind web hosts elsewhere use its port on their private address
 private_address = None  # IP address the other hosts reach this one at; None = its SSH address (see inventory.py)
-upstream_max_fails = 3  # failed requests to an app host, within upstream_fail_timeout, before nginx skips it
+upstream_max_fails: "count" = 3  # failed requests to an app host, within upstream_fail_timeout, before nginx skips it
 upstream_fail_timeout = "10s"  # how long nginx skips a failed app host
-expose_upstream_addr = False  # send X-Upstream (the app host that answered) in responses, to watch load balancing
-rolling_batch_size = 1  # app hosts taken out and updated at a time in a rolling update
+expose_upstream_addr: "flag" = False  # send X-Upstream (the app host that answered), to watch load balancing
+rolling_batch_size: "count" = 1  # app hosts taken out and updated at a time in a rolling update
 
 db_name = "microblog"  # MariaDB database (utf8, utf8_bin)
 db_user = "microblog"  # MariaDB user with rights on db_name alone
 db_host = None  # an external MariaDB/MySQL server (a managed database) instead of a db host; DB_PASSWORD from the env
 db_port = 3306  # the external database's port
-db_lock_wait_seconds = 60  # MariaDB's lock_wait_timeout: a migration waits no longer for a table another session holds
+db_lock_wait_seconds: "count" = 60  # MariaDB's lock_wait_timeout: how long a migration waits for a table held
 
 log_dir = None  # gunicorn access and error logs; None = /var/log/<app_name>
 static_path = "app/static"  # app's static folder, relative to the checkout, served by nginx at /static
@@ -50,14 +51,14 @@ nginx_extra_directives = ""  # more nginx directives for the site's app server b
 tls = "letsencrypt"  # HTTPS certificate: "letsencrypt" (ACME via certbot), "self-signed", or "off" (HTTP only)
 acme_email = None  # contact email of the ACME account; required with tls = "letsencrypt"
 acme_directory = "https://acme-v02.api.letsencrypt.org/directory"  # ACME directory URL: Let's Encrypt, or a private CA
-acme_staging = False  # True: Let's Encrypt's staging directory instead, for trial runs
+acme_staging: "flag" = False  # True: Let's Encrypt's staging directory instead, for trial runs
 acme_ca_bundle = None  # local CA bundle file that signs the ACME directory's TLS certificate (private CAs)
-hsts = True  # send Strict-Transport-Security on HTTPS
+hsts: "flag" = True  # send Strict-Transport-Security on HTTPS
 public_https_port = 443  # HTTPS port the clients use; the HTTP redirect names it when it is not 443
 
-releases_keep = 5  # releases kept on the server (older ones removed); `make rollback` goes back through them
-backups_keep = 5  # dumps kept in /var/backups/<app_name> (at least 1): one before each migration, `make backup`
-backups_nightly_keep = 7  # nightly dumps kept, apart from the others (the timer's, on the app host that migrates)
+releases_keep: "count" = 5  # releases kept on the server (older ones removed); `make rollback` goes back through them
+backups_keep: "count" = 5  # dumps kept in /var/backups/<app_name>: one before each migration, `make backup`
+backups_nightly_keep: "count" = 7  # nightly dumps kept, apart from the others (the timer's, on the migrating app host)
 backup_time = "03:30"  # when the nightly dump is taken (HH:MM, the server's time zone)
 backup_repository = None  # restic repository each dump is copied to: sftp:user@host:/path, rest:https://..., s3:...
 backup_admin_repository = None  # the repository as this machine reaches it to forget snapshots; None = the same
@@ -69,13 +70,13 @@ backup_offsite_keep = {"daily": 7, "weekly": 4, "monthly": 12}  # snapshots kept
 alert_url = None  # URL a failed backup, off-site copy, restore drill or deploy is POSTed to (JSON); None = none
 health_check_path = "/"  # path requested through nginx after a switch, and at the end of every deploy
 health_check_max_status = 499  # highest HTTP status that counts as healthy
-health_check_seconds = 30  # how long a new release may take to pass the health check before it is rolled back
-release_lock_seconds = 120  # how long a release waits for another one running on the same host
-git_timeout_seconds = 300  # longest git fetch (or unpacking of a release)
-build_timeout_seconds = 1200  # longest pip install of a release's requirements
-migrate_timeout_seconds = 600  # longest `flask db upgrade` (or downgrade, or restore of a dump)
+health_check_seconds: "count" = 30  # how long a new release may take to pass the health check before it is rolled back
+release_lock_seconds: "count" = 120  # how long a release waits for another one running on the same host
+git_timeout_seconds: "count" = 300  # longest git fetch (or unpacking of a release)
+build_timeout_seconds: "count" = 1200  # longest pip install of a release's requirements
+migrate_timeout_seconds: "count" = 600  # longest `flask db upgrade` (or downgrade, or restore of a dump)
 hooks_before_migrate = ()  # commands run as the app user in a new release before its migration, e.g. ["flask db check"]
 hooks_after_switch = ()  # commands run as the app user in a release once it serves; one that fails rolls it back
-maintenance_for_breaking_migrations = True  # maintenance while migrations marked `backward_compatible = False` run
+maintenance_for_breaking_migrations: "flag" = True  # maintenance while a `backward_compatible = False` migration runs
 maintenance_page = None  # local HTML file of the 503 page of `make maintenance`; None = templates/maintenance.html.j2
-firewall = True  # ufw: deny incoming traffic except SSH, 80 and 443
+firewall: "flag" = True  # ufw: deny incoming traffic except SSH, 80 and 443

@@ -23,6 +23,11 @@ def declared():
     }
 
 
+def of_kind(kind):
+    """The settings declared of `kind` (`name: "count" = 5` in core/defaults.py)."""
+    return sorted(name for name, found in runpy.run_path(DEFAULTS)["__annotations__"].items() if found == kind)
+
+
 def is_pyinfras(name):
     return name.startswith(("ssh_", "_")) or name in INVENTORY_NAMES
 

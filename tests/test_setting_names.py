@@ -78,8 +78,9 @@ def test_the_settings_reference_is_made_from_the_declarations_and_is_not_stale()
         assert handle.read() == settings_reference.reference(), "run: python -m tools.settings_reference"
     with open(settings_reference.DEFAULTS) as handle:
         declarations = settings_reference.declarations(handle.read())
-    assert [name for name, _, _ in declarations] == list(declared())  # every setting, in its order
-    assert all(doc for _, _, doc in declarations)  # each says what it does
+    assert [name for name, *_ in declarations] == list(declared())  # every setting, in its order
+    assert all(doc for _, _, doc, _ in declarations)  # each says what it does
+    assert {kind for *_, kind in declarations} == {None, *settings_reference.KINDS}
 
 
 READ_DEFAULTS = """
