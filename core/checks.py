@@ -10,6 +10,7 @@ from core.backup_settings import offsite_problems
 from core.environment import HOSTS, ROLE_HOSTS
 from core.hooks import hook_problems
 from core.hostnames import is_ip
+from core.setting_names import of_kind
 from core.values import URL_USERINFO, has_credentials, is_safe_path, is_whole
 from core.web_checks import web_problems
 from flask_release.config import build_user_for
@@ -29,12 +30,8 @@ TAKEN = {
     "db_name": {"mysql", "information_schema", "performance_schema", "sys", "test"},
     "db_user": {"root", "mysql", "mariadb", "debian_sys_maint", "public"},
 }
-POSITIVE_INTEGERS = (
-    "upstream_max_fails rolling_batch_size releases_keep backups_keep backups_nightly_keep health_check_seconds "
-    "release_lock_seconds "
-    "git_timeout_seconds build_timeout_seconds migrate_timeout_seconds db_lock_wait_seconds"
-).split()
-BOOLEANS = ("expose_upstream_addr", "acme_staging", "hsts", "firewall", "maintenance_for_breaking_migrations")
+POSITIVE_INTEGERS = of_kind("count")  # declared so in core/defaults.py
+BOOLEANS = of_kind("flag")
 
 
 def is_git_url(repo):
@@ -61,7 +58,7 @@ def problems(data):
             not IDENTIFIER.match(value) or value not in taken,
             setting,
             "is taken by the system (or MariaDB) on a "
-            "Debian server: choose a name of the app's own, e.g. the default of group_data/all.py.",
+            "Debian server: choose a name of the app's own, e.g. the default of core/defaults.py.",
         )
     need(
         re.match(r"^[A-Za-z_][\w.]*(:[A-Za-z_]\w*(\(\))?)?$", str(data.get("app_module") or "")),

@@ -1,10 +1,10 @@
 """A deploy that changes nothing, in one round trip. After every deploy that ends well, the
 server keeps (root's, /var/lib/<app>/converged) the digest of what was deployed and the digest of
-a probe of everything the tasks ensure: files, folders, links, packages, services, firewall,
-MariaDB's databases, users and grants, supervisor's programs. A later deploy with the same
-settings, secrets and code, nothing to release and the same probe changes nothing: it checks
-the site serves and stops there. Anything else (a file changed on the server, a service
-stopped, a new setting) runs every task as usual."""
+a probe of everything the tasks ensure, as each declares it beside its @deploy (`manages`):
+files, folders, links, packages, services, firewall, MariaDB's databases, users and grants,
+supervisor's programs. A later deploy with the same settings, secrets and code, nothing to
+release and the same probe changes nothing: it checks the site serves and stops there. Anything
+else (a file changed on the server, a service stopped, a new setting) runs every task as usual."""
 
 import hashlib
 import json
@@ -12,19 +12,13 @@ import os
 import shlex
 from dataclasses import asdict
 
-from core.packages import packages_for
+from core.managed import Managed
 from core.tls import certificate_for
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The deploy's own code: a new version of it may ensure more than the last one did.
 CODE = ("deploy.py", "core", "facts", "operations", "tasks", "templates", "constraints", "flask_release", "group_data")
 APT_STAMP = "/var/lib/apt/periodic/update-success-stamp"  # pyinfra's apt.update reads its age
-NGINX_SITES = "/etc/nginx/sites-available", "/etc/nginx/sites-enabled"
-CERTBOT = (
-    "/etc/letsencrypt/acme-directory-ca.pem",
-    "/etc/systemd/system/certbot.service.d/acme-directory-ca.conf",
-    "/etc/letsencrypt/renewal-hooks/deploy/reload-nginx",
-)
 
 
 def code_digest():
@@ -58,72 +52,26 @@ def desired_digest(s):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def managed(s):
+    """Everything the tasks ensure on this host, as each declares it (its `manages`)."""
+    # imported here: the tasks read core.host_state, which reads this module
+    from tasks import apt, backups, certbot, firewall, git_latest_tag, mysql, nginx, program, supervisor, venv
+
+    tasks = (apt, firewall, mysql, program, backups, git_latest_tag, venv, supervisor, nginx, certbot)
+    return sum((task.manages(s) for task in tasks), Managed())
+
+
 def probe(s):
     """One shell command whose output changes when anything the tasks ensure on this host does.
     (Times are left out; what depends on the clock, the apt cache and the certificates, is not
     part of it: see `clock_probe`.)"""
-    paths, files = [], []
-    services = []
-    commands = [f"getent passwd {shlex.quote(s.app_user)}"]
-    packages = packages_for(s.roles.of(s.name), s.firewall, s.tls, s.offsite)
-    commands.append("dpkg-query -W -f='${Package} ${Status}\\n' " + " ".join(packages))
-    if s.firewall:  # ufw's own record of its rules, policies and whether it is on (`ufw status` reads these)
-        commands.append("cat /etc/ufw/ufw.conf /etc/default/ufw /etc/ufw/user.rules /etc/ufw/user6.rules")
-    if s.is_db:
-        files.append("/etc/mysql/mariadb.conf.d/90-flask-deploy.cnf")
-        services.append("mariadb")
-        grants = "".join(f"SHOW GRANTS FOR '{s.db_user}'@'{client}'; " for client in s.roles.db_clients)
-        sql = (  # db_user is a checked name, the clients addresses
-            "SELECT SCHEMA_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA ORDER BY 1; "  # noqa: S608
-            "SELECT User, Host, plugin, SHA2(authentication_string, 256) FROM mysql.user ORDER BY 1, 2; " + grants
-        )
-        commands.append("mariadb -N -B -e " + shlex.quote(sql))
-    p = s.paths
-    paths += [p.state_dir, p.config_dir, p.backup_dir, p.program, p.release_config]
-    files += [p.program, p.release_config]
-    if s.name == s.roles.migrating_host:
-        units = [f"/etc/systemd/system/{s.app_name}-backup.{kind}" for kind in ("service", "timer")]
-        paths += units + [p.backup_ssh_key, p.backup_known_hosts]
-        files += units + [p.backup_ssh_key] + ([p.backup_known_hosts] if s.backup_ssh_host_key else [])
-        services.append(f"{s.app_name}-backup.timer")
-    if s.is_app:
-        commands.append(f"getent passwd {shlex.quote(s.build_user)}")
-        managed = [p.secrets_file, p.db_client_file, p.pip_constraints, p.pip_config, p.program_secrets]
-        managed += [p.drill_client_file, f"/etc/logrotate.d/{s.app_name}"]
-        managed.append(f"/etc/supervisor/conf.d/{s.app_name}.conf")
-        paths += [p.home, p.build_home, s.log_dir, *managed]
-        files += managed
-        services.append("supervisor")
-        paths += [p.app_dir, p.repo, p.releases, p.venvs, p.shared, p.slots]  # entries of root's folder
-        # the .env is an entry of the app user's folder: read as that user, whatever it is now
-        app = f"runuser -u {shlex.quote(s.app_user)} --"
-        commands.append(f"{app} stat -c '%n %a %U %G %F' {shlex.quote(p.env_file)}")
-        commands.append(f"{app} sha1sum {shlex.quote(p.env_file)}")
-        # the colors' states, a gunicorn still starting as a running one (its master answers
-        # before supervisor's startsecs); not the boot-time program's, which runs once
-        states = f'$1 != "{s.app_name}-live" {{ sub(/^STARTING$/, "RUNNING", $2); print $1, $2 }}'
-        commands.append("supervisorctl status | awk " + shlex.quote(states))
-    if s.is_web:
-        site = f"{NGINX_SITES[0]}/{s.app_name}"
-        paths += [s.acme_webroot, site, f"{NGINX_SITES[1]}/{s.app_name}", f"{NGINX_SITES[1]}/default"]
-        files.append(site)
-        folder = p.nginx_dir
-        paths += [folder, p.maintenance_rules, f"{folder}/maintenance.html"]
-        files += [p.maintenance_rules, f"{folder}/maintenance.html"]
-        if s.nginx_upstream_link:
-            paths.append(s.nginx_upstream_link)
-            files += [f"{folder}/upstream-blue.conf", f"{folder}/upstream-green.conf"]
-        services.append("nginx")
-        if s.tls == "self-signed":
-            paths.append(f"/etc/ssl/{s.app_name}")
-        if s.tls == "letsencrypt":
-            paths += list(CERTBOT)
-            files += list(CERTBOT)
-            services.append("certbot.timer")
-    commands.append("stat -c '%n %a %U %G %F %N' " + " ".join(map(shlex.quote, paths)))
-    commands.append("sha1sum " + " ".join(map(shlex.quote, files)))
-    if services:
-        commands.append("systemctl is-active " + " ".join(services) + "; systemctl is-enabled " + " ".join(services))
+    found = managed(s)
+    commands = [*found.commands]
+    commands.append("stat -c '%n %a %U %G %F %N' " + " ".join(map(shlex.quote, found.paths)))
+    commands.append("sha1sum " + " ".join(map(shlex.quote, found.files)))
+    if found.services:
+        services = " ".join(found.services)
+        commands.append(f"systemctl is-active {services}; systemctl is-enabled {services}")
     return "; ".join(f"{command} 2>&1" for command in commands)
 
 

@@ -1,7 +1,7 @@
-"""The names a host's data may hold, and a typo named: the settings of group_data/all.py, and
-pyinfra's own (its SSH connector's `ssh_*`, its arguments `_*`, the inventory's
-`private_address`). Any other name in `--data`, in inventory.py or in another group_data file is
-refused before connecting, with the nearest setting's name."""
+"""The names a host's data may hold, and a typo named: the settings declared in core/defaults.py,
+and pyinfra's own (its SSH connector's `ssh_*`, its arguments `_*`, the inventory's
+`private_address`). Any other name in `--data`, in inventory.py or in a group_data file
+(all.py included) is refused before connecting, with the nearest setting's name."""
 
 import difflib
 import os
@@ -9,18 +9,23 @@ import runpy
 import types
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULTS = os.path.join(HERE, "group_data", "all.py")
+DEFAULTS = os.path.join(HERE, "core", "defaults.py")
 INVENTORY_NAMES = ("private_address",)  # core.environment's (a host's address on the private network)
 
 
 def declared():
-    """{name: default} of every setting (group_data/all.py)."""
+    """{name: default} of every setting (core/defaults.py)."""
     values = runpy.run_path(DEFAULTS)
     return {
         name: value
         for name, value in values.items()
         if not name.startswith("_") and not isinstance(value, types.ModuleType | types.FunctionType | type)
     }
+
+
+def of_kind(kind):
+    """The settings declared of `kind` (`name: "count" = 5` in core/defaults.py)."""
+    return sorted(name for name, found in runpy.run_path(DEFAULTS)["__annotations__"].items() if found == kind)
 
 
 def is_pyinfras(name):
@@ -36,15 +41,15 @@ def unknown_problems(sources, known=None):
             if is_pyinfras(name):
                 continue
             near = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-            hint = f"did you mean `{near[0]}`?" if near else "group_data/all.py lists the settings."
+            hint = f"did you mean `{near[0]}`?" if near else "docs/settings.md lists the settings."
             found.append(f"`{name}` ({where}) is not a setting: {hint}")
     return found
 
 
 def inventory_sources(inventory):
     """[(where, data)] of what an inventory was given: --data, each host's data of inventory.py,
-    each group's data (of inventory.py or group_data/<group>.py; all.py's is the settings' own)."""
-    sources = [("--data", inventory.get_override_data())]
+    each group's data (of inventory.py or group_data/<group>.py), group_data/all.py's."""
+    sources = [("--data", inventory.get_override_data()), ("group_data/all.py", inventory.get_data())]
     sources += [(f"inventory.py, host {name}", data) for name, data in sorted(inventory.host_data.items())]
     sources += [(f"group data of {group}", data) for group, data in sorted(inventory.group_data.items())]
     return sources

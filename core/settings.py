@@ -1,6 +1,6 @@
 """Each host's settings, resolved once into one object that the tasks and templates read.
 
-From group_data/all.py, inventory.py and --data (checked by the preflight before any
+From core/defaults.py, group_data/all.py, inventory.py and --data (checked by the preflight before any
 connection), plus what the host's roles and facts decide: its gunicorn address, the database
 address, the workers, where the health check goes, the pip options."""
 

@@ -122,7 +122,7 @@ class Backups:
             if problem:
                 raise Failed(f"the dump of snapshot {chosen['short_id']} is {problem}: the database was not touched.")
             self.load_over(self.database.record(dump))
-            if archive and self.config.backup_paths:
+            if archive and self.config.offsite_paths:
                 self.offsite.unpack_paths(archive)
                 self.runner.say("backup_paths restored (what was there is kept as <folder>.before-restore)")
             if secrets and self.install_secrets(secrets):

@@ -119,8 +119,8 @@ class Builder:
         python = f"{venv}/bin/python3"
         found = self.as_build(python, "-c", "import gunicorn", what="gunicorn", check=False, capture=True)
         if found.code:
-            self.runner.say(f"{name} has no gunicorn: installing {self.config.gunicorn}")
-            self.pip(venv, folder, self.config.gunicorn)
+            self.runner.say(f"{name} has no gunicorn: installing {self.config.gunicorn_requirement}")
+            self.pip(venv, folder, self.config.gunicorn_requirement)
         self.state["venvs"][key] = {"built": now()}
         self.state.save()
         return key
@@ -136,7 +136,7 @@ class Builder:
             *self.config.pip_options,
             *arguments,
             what="pip install",
-            timeout=self.config.build_seconds,
+            timeout=self.config.build_timeout_seconds,
             cwd=folder,
         )
 

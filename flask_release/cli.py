@@ -7,7 +7,7 @@
                             the same in phases, for a rolling update over several app hosts
   prebuild [--fetch] [--ref R] [--commit C]
                             the release's code and venv only, built ahead while the deploy does
-                            other work (a release waits for it up to git_seconds + build_seconds)
+                            other work (a release waits for it up to git_timeout_seconds + build_timeout_seconds)
   rollback | rollback-switch | rollback-database
                             back to the previous release, in one go or in phases
   receive BUNDLE            the commits of a bundle the deploy shipped, into the repository
@@ -104,8 +104,8 @@ def main(argv=None):
     try:
         if args.command in READ_ONLY:
             return read_only(args, Steps(config, runner, state, args.by))
-        ahead_seconds = config.git_seconds + config.build_seconds
-        with Lock(f"{paths.state_dir}/lock", config.lock_seconds, args.command, ahead_seconds):
+        ahead_seconds = config.git_timeout_seconds + config.build_timeout_seconds
+        with Lock(f"{paths.state_dir}/lock", config.release_lock_seconds, args.command, ahead_seconds):
             state = State(state.path)  # as the last transaction left it
             if args.command == PREBUILD and state["journal"]:
                 return 0  # an interrupted run is the release's to recover, where the operator sees it

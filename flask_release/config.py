@@ -164,7 +164,9 @@ class Config:
     flask_app: str
     app_module: str  # module:name, or module:factory() (called with no arguments)
     migrations: str  # auto (when the release has migrations/env.py), on, off
-    gunicorn: str  # the requirement that puts gunicorn in a venv whose app names none, e.g. gunicorn==23.0.0
+    gunicorn_requirement: (
+        str  # the requirement that puts gunicorn in a venv whose app names none, e.g. gunicorn==23.0.0
+    )
     repo_url: str | None  # fetched by the server; None when the deploy ships the commits
     ref: str | None  # the pinned tag or branch; None: the latest tag
     pip_options: tuple
@@ -180,12 +182,12 @@ class Config:
     site_url: str | None  # this host's nginx (https://127.0.0.1, ...), when it serves the site
     health_path: str
     health_host: str  # Host header (and TLS server name) of the health check
-    health_max_status: int
-    health_seconds: int
-    lock_seconds: int  # how long a release waits for another one to finish
-    git_seconds: int
-    build_seconds: int
-    migrate_seconds: int
+    health_check_max_status: int
+    health_check_seconds: int
+    release_lock_seconds: int  # how long a release waits for another one to finish
+    git_timeout_seconds: int
+    build_timeout_seconds: int
+    migrate_timeout_seconds: int
     hooks_before_migrate: tuple  # commands (argv) run in a new release before its migration
     hooks_after_switch: tuple  # commands (argv) run in a release once it serves
     maintenance_for_breaking_migrations: bool  # the site in maintenance around them (one-go deploys)
@@ -196,8 +198,8 @@ class Config:
     offsite: bool  # this host copies every dump to the off-site repository (root's release-secrets.env)
     offsite_host: str  # the host's name in the repository's snapshots
     restic_options: tuple  # restic's options for the repository (an sftp: one's ssh command)
-    backup_paths: tuple  # folders of the app's shared folder copied with each dump
-    offsite_keep: tuple  # ((kind, count), ...): restic forget --keep-<kind> <count>
+    offsite_paths: tuple  # folders of the app's shared folder copied with each dump
+    backup_offsite_keep: tuple  # ((kind, count), ...): restic forget --keep-<kind> <count>
     drill: bool  # the restore drill's scratch database is there (drill_client_file)
     drill_db: str  # its name
 
@@ -213,8 +215,8 @@ class Config:
         unknown, missing = set(data) - names, names - set(data)
         if unknown or missing:
             raise ValueError(f"{path}: unknown settings {sorted(unknown)}, missing {sorted(missing)}")
-        lists = ("pip_options", "gunicorn_ports", "roles", "env_names", "restic_options", "backup_paths")
+        lists = ("pip_options", "gunicorn_ports", "roles", "env_names", "restic_options", "offsite_paths")
         hooks = ("hooks_before_migrate", "hooks_after_switch")
         tuples = {name: tuple(data[name]) for name in lists}
-        tuples.update({name: tuple(tuple(argv) for argv in data[name]) for name in (*hooks, "offsite_keep")})
+        tuples.update({name: tuple(tuple(argv) for argv in data[name]) for name in (*hooks, "backup_offsite_keep")})
         return cls(**{**data, **tuples})

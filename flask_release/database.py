@@ -95,7 +95,7 @@ class Database:
                 gzip.GzipFile(fileobj=raw, mode="wb") as packed,
                 subprocess.Popen(argv, stdout=PIPE, stderr=PIPE, stdin=subprocess.DEVNULL, cwd="/") as process,
             ):
-                watchdog = threading.Timer(self.config.migrate_seconds, process.kill)
+                watchdog = threading.Timer(self.config.migrate_timeout_seconds, process.kill)
                 watchdog.start()
                 for chunk in iter(lambda: process.stdout.read(65536), b""):
                     packed.write(chunk)
@@ -110,7 +110,7 @@ class Database:
         if process.returncode != 0:
             os.unlink(path)
             if process.returncode == -9:
-                error = f"it took longer than {self.config.migrate_seconds} s (setting migrate_timeout_seconds)"
+                error = f"it took longer than {self.config.migrate_timeout_seconds} s (setting migrate_timeout_seconds)"
             raise Failed(f"the database backup failed ({error or 'mariadb-dump exited ' + str(process.returncode)})")
         record = self.record(path)
         problem = self.unusable(record)
@@ -155,7 +155,7 @@ class Database:
                     stdin=unpacked.stdout,
                     pass_fds=(credentials,),
                     what=f"restoring from {dump['path']}",
-                    timeout=self.config.migrate_seconds,
+                    timeout=self.config.migrate_timeout_seconds,
                     capture=True,
                 )
         finally:

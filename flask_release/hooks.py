@@ -21,7 +21,7 @@ class Hooks:
             result = self.runner.run(
                 [self.config.paths.program, "app-exec", *argv],
                 what=f"the {label} hook {command}",
-                timeout=self.config.migrate_seconds,
+                timeout=self.config.migrate_timeout_seconds,
                 user=self.config.app_user,
                 cwd=folder,
                 env={"PATH": f"{folder}/venv/bin:{SAFE_PATH}", "FLASK_APP": self.config.flask_app},

@@ -67,7 +67,7 @@ class Migrations:
         self.runner.run(
             [self.config.paths.program, "app-exec", f"{folder}/venv/bin/python3", "-m", "flask", *args],
             what=f"flask {' '.join(args)}",
-            timeout=self.config.migrate_seconds,
+            timeout=self.config.migrate_timeout_seconds,
             user=self.config.app_user,
             cwd=folder,
             env={"FLASK_APP": self.config.flask_app},

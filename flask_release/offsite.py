@@ -44,7 +44,7 @@ class Offsite:
             return self.runner.run(
                 ["restic", "--quiet", *self.config.restic_options, *args],
                 what=what,
-                timeout=self.config.migrate_seconds,
+                timeout=self.config.migrate_timeout_seconds,
                 env={**secrets, "RESTIC_CACHE_DIR": cache},
                 capture=capture,
                 check=check,
@@ -86,7 +86,7 @@ class Offsite:
         files = [dump["path"], self.paths.secrets_file]
         if counts is not None:
             files.append(self.write_json("counts.json", {"dump": os.path.basename(dump["path"]), "counts": counts}))
-        if self.config.backup_paths:
+        if self.config.offsite_paths:
             files.append(self.archive_paths())
         tags = [f"app={self.config.app_name}", f"why={why}", f"release={release or 'none'}"]
         host = ("--host", self.config.offsite_host)
@@ -103,12 +103,12 @@ class Offsite:
         return path
 
     def as_app(self, *argv, what, **kwargs):
-        kwargs.setdefault("timeout", self.config.migrate_seconds)
+        kwargs.setdefault("timeout", self.config.migrate_timeout_seconds)
         return self.runner.run(list(argv), what=what, user=self.config.app_user, **kwargs)
 
     def folders(self):
         """`backup_paths`, relative to the app's shared folder (where tar runs)."""
-        return [path[len(self.paths.shared) + 1 :] for path in self.config.backup_paths]
+        return [path[len(self.paths.shared) + 1 :] for path in self.config.offsite_paths]
 
     def archive_paths(self):
         """The app's `backup_paths` as one tar file of root's, made by tar as the app user."""
@@ -183,7 +183,9 @@ class Offsite:
     def forget(self):
         """`backup_offsite_keep` applied to the app's snapshots, when the repository lets this
         server delete; what it says otherwise (an append-only one: the operator's machine does it)."""
-        keep = [argument for kind, count in self.config.offsite_keep for argument in (f"--keep-{kind}", str(count))]
+        keep = [
+            argument for kind, count in self.config.backup_offsite_keep for argument in (f"--keep-{kind}", str(count))
+        ]
         mine = ("--tag", f"app={self.config.app_name}", "--group-by", "host")
         found = self.restic("forget", *mine, *keep, "--prune", what="forgetting old snapshots", check=False)
         if found.code == 0:

@@ -173,11 +173,11 @@ class Service:
 
     def health(self, seconds=None, url=None, color=None, highest=None):
         """(healthy, what answered) of `url` (default: the site through this host's nginx) within
-        `seconds` (default health_seconds; one probe more at most, PROBE_SECONDS), healthy with a
-        status from 200 to `highest` (default health_max_status); given the `color` that answers,
+        `seconds` (default health_check_seconds; one probe more at most, PROBE_SECONDS), healthy with a
+        status from 200 to `highest` (default health_check_max_status); given the `color` that answers,
         sooner when it stops, and unhealthy when another process holds its port."""
-        highest = self.config.health_max_status if highest is None else highest
-        seconds = self.config.health_seconds if seconds is None else seconds
+        highest = self.config.health_check_max_status if highest is None else highest
+        seconds = self.config.health_check_seconds if seconds is None else seconds
         url = url or self.config.site_url + self.config.health_path
         deadline = time.monotonic() + seconds
         while True:

@@ -9,7 +9,7 @@ GIT_ENV = {
     "GIT_CONFIG_GLOBAL": "/dev/null",
     "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new",
 }
-# A stalled transfer ends after 30 s below 1 kB/s; the whole command after `git_seconds`.
+# A stalled transfer ends after 30 s below 1 kB/s; the whole command after `git_timeout_seconds`.
 GIT_OPTIONS = ("-c", "http.lowSpeedLimit=1000", "-c", "http.lowSpeedTime=30")
 REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
 # The build account keeps a copy of a shipped bundle only while fetching from it.
@@ -27,7 +27,7 @@ class Source:
         return self.runner.run(
             ["git", *GIT_OPTIONS, f"--git-dir={self.paths.repo}", *args],
             what=what,
-            timeout=self.config.git_seconds,
+            timeout=self.config.git_timeout_seconds,
             user=self.config.build_user,
             env=GIT_ENV,
             capture=capture,
@@ -55,7 +55,7 @@ class Source:
             self.runner.run(
                 ["sh", "-c", RECEIVE, "-", self.paths.repo, *REFSPECS],
                 what="git fetch of the shipped commits",
-                timeout=self.config.git_seconds,
+                timeout=self.config.git_timeout_seconds,
                 user=self.config.build_user,
                 env=GIT_ENV,
                 stdin=handle,
@@ -80,7 +80,7 @@ class Source:
                 folder,
             ],
             what=f"unpacking {commit[:12]}",
-            timeout=self.config.git_seconds,
+            timeout=self.config.git_timeout_seconds,
             user=self.config.build_user,
             env=GIT_ENV,
         )

@@ -1,6 +1,7 @@
 from pyinfra.api import deploy
 from pyinfra.operations import apt
 
+from core.managed import Managed
 from core.packages import packages_for
 from core.settings import settings
 
@@ -17,3 +18,8 @@ def system_packages():
         packages=packages_for(s.roles.of(s.name), s.firewall, s.tls, s.offsite),
         no_recommends=True,
     )
+
+
+def manages(s):
+    packages = packages_for(s.roles.of(s.name), s.firewall, s.tls, s.offsite)
+    return Managed(commands=("dpkg-query -W -f='${Package} ${Status}\\n' " + " ".join(packages),))

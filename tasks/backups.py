@@ -2,6 +2,7 @@ from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
+from core.managed import Managed
 from core.render import render
 from core.settings import settings
 from operations.files import secret_file
@@ -46,3 +47,15 @@ def nightly_backups():
     else:  # ssh pins the key it meets first
         files.file(name=f"{paths.backup_known_hosts} (0600, root's)", path=paths.backup_known_hosts, mode="0600")
     offsite_answers(name="The off-site repository answers", program=paths.program)
+
+
+def manages(s):
+    if s.name != s.roles.migrating_host:
+        return Managed()
+    p = s.paths
+    units = tuple(f"/etc/systemd/system/{s.app_name}-backup.{kind}" for kind in ("service", "timer"))
+    return Managed(
+        paths=(*units, p.backup_ssh_key, p.backup_known_hosts),
+        files=(*units, p.backup_ssh_key, *([p.backup_known_hosts] if s.backup_ssh_host_key else [])),
+        services=(f"{s.app_name}-backup.timer",),
+    )

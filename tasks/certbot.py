@@ -6,12 +6,14 @@ from pyinfra.operations import files, server, systemd
 
 from core.host_state import certificate_ready
 from core.hostnames import is_ip
+from core.managed import Managed
 from core.render import render
 from core.settings import settings
 from core.tls import certificate_for
 
 CA_BUNDLE = "/etc/letsencrypt/acme-directory-ca.pem"
 TIMER_ENVIRONMENT = "/etc/systemd/system/certbot.service.d/acme-directory-ca.conf"
+RENEWAL_HOOK = "/etc/letsencrypt/renewal-hooks/deploy/reload-nginx"  # nginx -t, then a reload
 
 
 @deploy("TLS certificate")
@@ -63,7 +65,7 @@ def tls_certificate():
         files.put(
             name="nginx reloads after a renewal",
             src=render("certbot-deploy-hook.sh.j2", s),
-            dest="/etc/letsencrypt/renewal-hooks/deploy/reload-nginx",
+            dest=RENEWAL_HOOK,
             create_remote_dir=True,
             mode="0755",
         )
@@ -79,3 +81,12 @@ def tls_certificate():
                     f"--webroot -w {shlex.quote(s.acme_webroot)} --cert-name {shlex.quote(s.app_name)} {domains}"
                 ],
             )
+
+
+def manages(s):
+    if not s.is_web or s.tls == "off":
+        return Managed()
+    if s.tls == "self-signed":
+        return Managed(paths=(f"/etc/ssl/{s.app_name}",))
+    written = (CA_BUNDLE, TIMER_ENVIRONMENT, RENEWAL_HOOK)
+    return Managed(paths=written, files=written, services=("certbot.timer",))

@@ -4,6 +4,7 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import server
 
+from core.managed import Managed
 from core.settings import settings
 from facts.services import UfwStatus
 
@@ -54,3 +55,10 @@ def firewall():
             "ufw --force enable",
         ],
     )
+
+
+def manages(s):
+    if not s.firewall:
+        return Managed()
+    # ufw's own record of its rules, policies and whether it is on (`ufw status` reads these)
+    return Managed(commands=("cat /etc/ufw/ufw.conf /etc/default/ufw /etc/ufw/user.rules /etc/ufw/user6.rules",))

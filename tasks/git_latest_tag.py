@@ -1,7 +1,10 @@
+import shlex
+
 from pyinfra import host, logger
 from pyinfra.api import deploy
 from pyinfra.operations import files, server
 
+from core.managed import Managed
 from core.settings import settings
 from core.source import plan
 from operations.files import folders
@@ -64,3 +67,14 @@ def report_and_ship(s):
             repository=paths.repo,
             user=s.build_user,
         )
+
+
+def manages(s):
+    if not s.is_app:
+        return Managed()
+    p = s.paths
+    accounts = tuple(f"getent passwd {shlex.quote(user)}" for user in (s.app_user, s.build_user))
+    # the entries of root's folder, and the accounts' homes
+    return Managed(
+        paths=(p.home, p.build_home, p.app_dir, p.repo, p.releases, p.venvs, p.shared, p.slots), commands=accounts
+    )

@@ -1,6 +1,9 @@
+import shlex
+
 from pyinfra.api import deploy
 from pyinfra.operations import files, mysql, systemd
 
+from core.managed import Managed
 from core.render import render
 from core.secrets import app_secrets
 from core.settings import settings
@@ -77,3 +80,14 @@ def database():
         )
     mysql.database(name="No test database", database="test", present=False)
     account(name="No anonymous MariaDB users", user="", hosts=[], password_hash="")
+
+
+def manages(s):
+    if not s.is_db:
+        return Managed()
+    grants = "".join(f"SHOW GRANTS FOR '{s.db_user}'@'{client}'; " for client in s.roles.db_clients)
+    sql = (  # db_user is a checked name, the clients addresses
+        "SELECT SCHEMA_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA ORDER BY 1; "  # noqa: S608
+        "SELECT User, Host, plugin, SHA2(authentication_string, 256) FROM mysql.user ORDER BY 1, 2; " + grants
+    )
+    return Managed(files=(CONFIG,), services=("mariadb",), commands=("mariadb -N -B -e " + shlex.quote(sql),))

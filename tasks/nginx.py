@@ -4,6 +4,7 @@ from pyinfra.operations.util import any_changed
 
 from core.host_state import served_certificate
 from core.hostnames import is_ip
+from core.managed import Managed
 from core.render import render
 from core.settings import settings
 from core.tls import certificate_for
@@ -77,3 +78,18 @@ def web_server():
     wanted = certificate_for(s.tls, s)
     if wanted != serving:
         serve(s, wanted, f"nginx site {s.app_name} with its new certificate")
+
+
+def manages(s):
+    if not s.is_web:
+        return Managed()
+    available, enabled = site_paths(s)
+    folder = s.paths.nginx_dir
+    written = (s.paths.maintenance_rules, f"{folder}/maintenance.html")
+    upstreams = tuple(f"{folder}/upstream-{color}.conf" for color in COLORS) if s.nginx_upstream_link else ()
+    return Managed(
+        paths=(s.acme_webroot, available, enabled, "/etc/nginx/sites-enabled/default", folder, *written)
+        + ((s.nginx_upstream_link,) if s.nginx_upstream_link else ()),
+        files=(available, *written, *upstreams),
+        services=("nginx",),
+    )

@@ -3,11 +3,10 @@ import io
 from pyinfra.api import deploy
 from pyinfra.operations import files
 
-from core.checks import is_git_url
+from core.managed import Managed
 from core.program import release_program
-from core.render import render
+from core.program_config import program_config
 from core.settings import settings
-from core.tls import certificate_for
 from operations.files import folders
 
 
@@ -21,14 +20,13 @@ def release_program_installed():
     root_folders = {paths.state_dir: "0700", paths.config_dir: "0755", paths.backup_dir: "0700"}
     folders(name=f"{', '.join(root_folders)} (root's)", modes=root_folders, user="root", group="root")
     files.put(name=f"{paths.program}", src=io.BytesIO(release_program()), dest=paths.program, mode="0755")
-    files.put(
-        name=f"{paths.release_config}",
-        src=render(
-            "release.json.j2",
-            s,
-            repo_url=s.repo if is_git_url(s.repo) else None,
-            certificate=certificate_for(s.tls, s),
-        ),
-        dest=paths.release_config,
-        mode="0644",
+    config = io.StringIO(program_config(s))
+    files.put(name=f"{paths.release_config}", src=config, dest=paths.release_config, mode="0644")
+
+
+def manages(s):
+    p = s.paths
+    return Managed(
+        paths=(p.state_dir, p.config_dir, p.backup_dir, p.program, p.release_config),
+        files=(p.program, p.release_config),
     )

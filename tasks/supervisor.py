@@ -1,7 +1,10 @@
+import shlex
+
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
 
+from core.managed import Managed
 from core.render import render
 from core.settings import settings
 from core.source import plan
@@ -39,4 +42,19 @@ def app_server(env_file):
         program=s.paths.program,
         arguments=["reload"],
         _if=lambda: program.did_change() or env_file.did_change() or database_restarted(),
+    )
+
+
+def manages(s):
+    if not s.is_app:
+        return Managed()
+    written = (f"/etc/logrotate.d/{s.app_name}", f"/etc/supervisor/conf.d/{s.app_name}.conf")
+    # the colors' states, a gunicorn still starting as a running one (its master answers before
+    # supervisor's startsecs); not the boot-time program's, which runs once
+    states = f'$1 != "{s.app_name}-live" {{ sub(/^STARTING$/, "RUNNING", $2); print $1, $2 }}'
+    return Managed(
+        paths=(s.log_dir, *written),
+        files=written,
+        services=("supervisor",),
+        commands=("supervisorctl status | awk " + shlex.quote(states),),
     )

@@ -1,8 +1,10 @@
+import shlex
 from urllib.parse import quote
 
 from pyinfra.api import deploy
 
 from core.backup_settings import REST_PASSWORD, REST_USER, repository_with_credentials
+from core.managed import Managed
 from core.render import render_text
 from core.secrets import app_secrets
 from core.settings import settings
@@ -72,4 +74,26 @@ def app_environment():
         content=render_text("env.j2", s, secret_key=secrets.secret_key, database_url=url, app_secrets=secrets.app),
         _sudo=True,
         _sudo_user=s.app_user,
+    )
+
+
+def manages(s):
+    if not s.is_app:
+        return Managed()
+    p = s.paths
+    written = (
+        p.secrets_file,
+        p.db_client_file,
+        p.pip_constraints,
+        p.pip_config,
+        p.program_secrets,
+        p.drill_client_file,
+    )
+    # the .env is an entry of the app user's folder: read as that user, whatever it is now
+    app = f"runuser -u {shlex.quote(s.app_user)} --"
+    env_file = shlex.quote(p.env_file)
+    return Managed(
+        paths=written,
+        files=written,
+        commands=(f"{app} stat -c '%n %a %U %G %F' {env_file}", f"{app} sha1sum {env_file}"),
     )

@@ -1,18 +1,14 @@
-"""Settings for the tests without a server: the defaults of group_data/all.py, resolved as the
+"""Settings for the tests without a server: the settings' defaults (core/defaults.py), resolved as the
 deploy resolves them for one host holding every role (or another layout)."""
 
 import os
-import runpy
 
 from core.roles import Roles
+from core.setting_names import declared
 from core.settings import resolve
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULTS = {
-    name: value
-    for name, value in runpy.run_path(os.path.join(ROOT, "group_data", "all.py")).items()
-    if not name.startswith("_")
-}
+DEFAULTS = declared()
 ALONE = Roles(web=("one",), app=("one",), db="one", addresses=(("one", "127.0.0.1"),))
 SPREAD = Roles(
     web=("web",),

@@ -12,6 +12,7 @@ import pytest
 from core import environment
 from core.backup_settings import repository_with_credentials, sftp_target
 from core.checks import problems
+from core.program_config import program_config
 from core.render import render_text
 from core.roles import Roles
 from flask_release import alerts
@@ -64,11 +65,11 @@ def test_bad_offsite_settings_are_refused_naming_the_fix(password, settings, sai
 
 def test_the_release_program_is_told_where_and_what_to_copy(password, tmp_path):
     s = settings_of(backup_repository="sftp:offsite@10.0.0.9:/srv/repo", backup_paths=["uploads"])
-    (tmp_path / "release.json").write_text(render_text("release.json.j2", s, repo_url=None, certificate=None))
+    (tmp_path / "release.json").write_text(program_config(s))
     loaded = Config.load(str(tmp_path / "release.json"))
     assert loaded.offsite and loaded.drill and loaded.drill_db == "microblog_drill"
-    assert loaded.backup_paths == ("/srv/microblog/shared/uploads",)
-    assert loaded.offsite_keep == (("daily", 7), ("monthly", 12), ("weekly", 4))
+    assert loaded.offsite_paths == ("/srv/microblog/shared/uploads",)
+    assert loaded.backup_offsite_keep == (("daily", 7), ("monthly", 12), ("weekly", 4))
     command = loaded.restic_options[1]
     assert "UserKnownHostsFile=/etc/microblog/backup-known-hosts" in command and "offsite@10.0.0.9 -s sftp" in command
     assert "StrictHostKeyChecking=accept-new" in command  # pinned at first contact, refused when it changes
@@ -93,7 +94,7 @@ def test_rest_credentials_reach_root_s_file_alone(password):
         "release-secrets.env.j2", s, repository="rest:https://ops:x@host/app", backup=[("BACKUP_PASSWORD", "pw")]
     )
     assert 'RESTIC_PASSWORD="pw"' in text and 'ALERT_URL="https://hooks.example.org/t0k3n"' in text
-    assert "t0k3n" not in render_text("release.json.j2", s, repo_url=None, certificate=None)
+    assert "t0k3n" not in program_config(s)
     assert sftp_target("sftp://offsite@host:2222//srv/repo") == ("offsite@host", 2222)
 
 

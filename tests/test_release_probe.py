@@ -60,7 +60,7 @@ def test_a_trickling_listener_holds_a_probe_no_longer_than_its_deadline():
 
 
 def test_a_health_check_ends_by_its_seconds_whatever_answers(tmp_path):
-    service = Service(None, config(tmp_path, health_seconds=1))
+    service = Service(None, config(tmp_path, health_check_seconds=1))
     port = serve_once(trickle)
     started = time.monotonic()
     healthy, detail = service.health(url=f"http://127.0.0.1:{port}/")

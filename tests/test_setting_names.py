@@ -2,8 +2,10 @@
 setting, whichever source it came in: --data, a host of inventory.py, a group_data file (the
 hosts below do not exist: nothing is reached)."""
 
+import json
 import os
 import subprocess
+import sys
 
 from core import environment
 from core.setting_names import declared, unknown_problems
@@ -56,10 +58,17 @@ def test_a_typo_in_a_group_data_file_is_refused(tmp_path):
     assert "hsts" not in output
 
 
+def test_a_typo_in_group_data_all_is_refused(tmp_path):
+    (tmp_path / "group_data").mkdir()
+    (tmp_path / "group_data" / "all.py").write_text("from core.defaults import *  # noqa\nbackups_kep = 3\n")
+    code, output = pyinfra(tmp_path, "--group-data", str(tmp_path / "group_data"))
+    refused(code, output, "`backups_kep` (group_data/all.py) is not a setting: did you mean `backups_keep`?")
+
+
 def test_pyinfras_own_names_pass_and_a_name_far_from_any_is_still_named():
     assert unknown_problems([("--data", {"ssh_port": 2222, "_sudo": True, "private_address": "10.0.0.2"})]) == []
     assert unknown_problems([("--data", {"zzz": 1})]) == [
-        "`zzz` (--data) is not a setting: group_data/all.py lists the settings."
+        "`zzz` (--data) is not a setting: docs/settings.md lists the settings."
     ]
     assert {"repo", "health_check_path", "backup_repository"} <= set(declared())
 
@@ -69,5 +78,24 @@ def test_the_settings_reference_is_made_from_the_declarations_and_is_not_stale()
         assert handle.read() == settings_reference.reference(), "run: python -m tools.settings_reference"
     with open(settings_reference.DEFAULTS) as handle:
         declarations = settings_reference.declarations(handle.read())
-    assert [name for name, _, _ in declarations] == list(declared())  # every setting, in its order
-    assert all(doc for _, _, doc in declarations)  # each says what it does
+    assert [name for name, *_ in declarations] == list(declared())  # every setting, in its order
+    assert all(doc for _, _, doc, _ in declarations)  # each says what it does
+    assert {kind for *_, kind in declarations} == {None, *settings_reference.KINDS}
+
+
+READ_DEFAULTS = """
+import json
+from pyinfra.api import State
+from pyinfra.context import ctx_state
+from pyinfra_cli.inventory import make_inventory
+ctx_state.set(State())
+print(json.dumps(sorted(make_inventory("inventory.py", cwd=".").get_data())))
+"""
+
+
+def test_pyinfra_reads_every_default_through_group_data_all():
+    variables = {name: value for name, value in os.environ.items() if name not in environment.HOST_VARIABLES}
+    found = subprocess.run(  # (pyinfra's command line patches the process it is imported in)
+        [sys.executable, "-c", READ_DEFAULTS], cwd=ROOT, env=variables, capture_output=True, text=True, check=True
+    )
+    assert json.loads(found.stdout.splitlines()[-1]) == sorted(declared())

@@ -18,8 +18,8 @@ from tests.helpers import ALONE, DEFAULTS, ROOT, SPREAD, data, settings_of
 
 
 def test_every_setting_has_a_one_line_comment():
-    with open(os.path.join(ROOT, "group_data", "all.py")) as handle:
-        assignments = [line for line in handle if re.match(r"^[a-z_]+ = ", line)]
+    with open(os.path.join(ROOT, "core", "defaults.py")) as handle:
+        assignments = [line for line in handle if re.match(r'^[a-z_]+(: "[a-z]+")? = ', line)]
     assert len(assignments) == len(DEFAULTS)
     assert all("  # " in line for line in assignments), [line for line in assignments if "  # " not in line]
 

@@ -6,9 +6,11 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import fields
 
+from core.program_config import derived, program_config
 from core.render import render_text
-from core.tls import Certificate, certificate_for
+from core.tls import Certificate
 from flask_release.config import Config
 from tests.helpers import SPREAD, settings_of
 
@@ -182,9 +184,23 @@ def test_mariadb_listens_on_loopback_and_bounds_lock_waits():
     assert "skip-name-resolve" in render_text("mariadb.cnf.j2", settings_of("db", SPREAD))
 
 
+def test_the_release_program_settings_are_the_settings_under_their_own_names():
+    """Each field of the program's config is the Settings attribute of its name, but the few the
+    host's place in the layout decides: a setting the program reads is declared once."""
+    s = settings_of()
+    written = json.loads(program_config(s))
+    assert sorted(written) == sorted(field.name for field in fields(Config))
+    for name, value in written.items():
+        if name not in derived(s):
+            expected = getattr(s, name)
+            assert value == json.loads(json.dumps(expected)), name
+
+
 def test_the_release_program_settings_load_as_the_program_reads_them(tmp_path):
-    s = settings_of(pip_extra_args="--trusted-host 'a b'", hooks_after_switch=["flask translate compile", "true"])
-    text = render_text("release.json.j2", s, repo_url=None, certificate=certificate_for("self-signed", s))
+    s = settings_of(
+        tls="self-signed", pip_extra_args="--trusted-host 'a b'", hooks_after_switch=["flask translate compile", "true"]
+    )
+    text = program_config(s)
     path = tmp_path / "release.json"
     path.write_text(text)
     config = Config.load(str(path))
@@ -193,13 +209,13 @@ def test_the_release_program_settings_load_as_the_program_reads_them(tmp_path):
     assert config.maintenance_link == "/etc/nginx/microblog/maintenance.conf"
     assert config.certificate == "/etc/ssl/microblog/fullchain.pem"
     assert config.pip_options == ("--trusted-host", "a b", "-c", "/etc/microblog/pip-constraints.txt")
-    assert config.site_url == "https://127.0.0.1" and config.repo_url is None and config.ref is None
+    assert config.site_url == "https://127.0.0.1" and config.repo_url == s.repo and config.ref is None
     assert config.gunicorn_ports == (8000, 8001) and config.nginx_upstream_link == "/etc/nginx/microblog/live.conf"
-    assert json.loads(text)["lock_seconds"] == 120 and config.static_path == "app/static"
+    assert json.loads(text)["release_lock_seconds"] == 120 and config.static_path == "app/static"
     assert (config.app_user, config.build_user) == ("deploy", "deploy_build")
     assert config.env_names == ("SECRET_KEY", "DATABASE_URL")
     spread = settings_of("web", SPREAD, app_env={"MAIL": "x"}, app_secrets=["API_TOKEN"])
-    text = render_text("release.json.j2", spread, repo_url=None, certificate=None)
+    text = program_config(spread)
     path.write_text(text)
     assert Config.load(str(path)).static_path is None  # the app hosts serve /static there
     assert Config.load(str(path)).env_names == ("SECRET_KEY", "DATABASE_URL", "MAIL", "API_TOKEN")

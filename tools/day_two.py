@@ -7,7 +7,6 @@ import argparse
 import concurrent.futures
 import json
 import os
-import runpy
 import shlex
 import shutil
 import subprocess
@@ -18,26 +17,20 @@ import inventory
 from core import environment
 from core.backup_settings import backup_secret_names, repository_with_credentials
 from core.environment import OPERATOR
+from core.setting_names import declared
 from flask_release.cli import history_line
 from flask_release.config import Paths, build_user_for
 from flask_release.run import SAFE_PATH
 from flask_release.text import visible
 from tools.make_deploy import run_pyinfra
 
-HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def defaults():
-    values = runpy.run_path(os.path.join(HERE, "group_data", "all.py"))
-    return {name: value for name, value in values.items() if not name.startswith("_")}
-
 
 class Host:
-    """A host of the inventory: its name, roles, settings (group_data/all.py under its own data)."""
+    """A host of the inventory: its name, roles, settings (the defaults and group_data/all.py under its own data)."""
 
     def __init__(self, name, data, roles):
         self.name, self.roles = name, roles
-        self.data = {**defaults(), **data}
+        self.data = {**declared(), **data}
         self.paths = Paths(
             self.data["app_name"], self.data["app_user"], build_user_for(self.data["app_user"], self.data["build_user"])
         )

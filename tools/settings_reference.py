@@ -1,5 +1,5 @@
 """docs/settings.md, the settings reference, made from the settings' declarations: each line of
-group_data/all.py that sets a name (its default, its comment). `python -m tools.settings_reference`
+core/defaults.py that sets a name (its default, its comment). `python -m tools.settings_reference`
 writes it; tests/test_setting_names.py fails when it is stale."""
 
 import ast
@@ -12,10 +12,11 @@ from core.render import render_text
 from core.setting_names import DEFAULTS, HERE
 
 REFERENCE = os.path.join(HERE, "docs", "settings.md")
+KINDS = {"count": " (a positive whole number)", "flag": " (True or False)"}  # the rules of core.checks
 
 
 def declarations(text):
-    """[(name, default as written, comment)] of each top-level assignment of `text`, in order."""
+    """[(name, default as written, comment, kind)] of each top-level assignment of `text`, in order."""
     comments = {
         token.start[0]: token.string.lstrip("#").strip()
         for token in tokenize.generate_tokens(io.StringIO(text).readline)
@@ -25,14 +26,19 @@ def declarations(text):
     found = []
     for node in ast.parse(text).body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            default = ast.get_source_segment(text, node.value) or lines[node.lineno - 1]
-            found.append((node.targets[0].id, default, comments.get(node.end_lineno, "")))
+            name, kind = node.targets[0].id, None
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            name, kind = node.target.id, ast.literal_eval(node.annotation)
+        else:
+            continue
+        default = ast.get_source_segment(text, node.value) or lines[node.lineno - 1]
+        found.append((name, default, comments.get(node.end_lineno, ""), kind))
     return found
 
 
 def reference():
     with open(DEFAULTS) as handle:
-        return render_text("settings-reference.md.j2", None, rows=declarations(handle.read()))
+        return render_text("settings-reference.md.j2", None, rows=declarations(handle.read()), KINDS=KINDS)
 
 
 def main():
