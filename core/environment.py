@@ -3,8 +3,11 @@
 import getpass
 import os
 import re
+import runpy
 import socket
+import types
 
+import paramiko
 from dotenv import load_dotenv
 
 HOSTS = "DEPLOY_HOSTS"  # hosts holding every role not listed below
@@ -13,6 +16,8 @@ SSH_USER = "DEPLOY_SSH_USER"
 SSH_KEY = "DEPLOY_SSH_KEY"
 SSH_PORT = "DEPLOY_SSH_PORT"
 SSH_KNOWN_HOSTS = "DEPLOY_SSH_KNOWN_HOSTS"
+SSH_CONFIG = "DEPLOY_SSH_CONFIG"  # an ssh_config file whose Host entries the hosts may name
+SETTINGS_FILE = "DEPLOY_SETTINGS"  # a settings file (Python, like group_data/all.py) every host takes
 TIMINGS_FILE = "DEPLOY_TIMINGS"  # a file for each operation's seconds (JSON; the benchmarks read it)
 APP_REPO = "APP_REPO"  # the local server's `repo`
 SECRET_KEY = "SECRET_KEY"  # noqa: S105 (the variable's name, not a secret)
@@ -38,28 +43,16 @@ def real_servers_configured():
 
 def servers_by_role():
     """{role: [(name, host data)]} from the DEPLOY_* variables. A host is ADDRESS[:SSH_PORT]
-    [=PRIVATE_ADDRESS]; each role's list defaults to DEPLOY_HOSTS."""
-    user = get(SSH_USER, "root")
-    known_hosts = os.path.abspath(os.path.expanduser(get(SSH_KNOWN_HOSTS, "~/.ssh/known_hosts")))
-    # New servers' host keys are added on first contact (ssh's accept-new): the file must exist.
-    os.makedirs(os.path.dirname(known_hosts), mode=0o700, exist_ok=True)
-    if not os.path.exists(known_hosts):
-        os.close(os.open(known_hosts, os.O_CREAT | os.O_WRONLY, 0o600))
-    common = {
-        "ssh_user": user,
-        "_sudo": user != "root",
-        "ssh_known_hosts_file": known_hosts,
-        "ssh_strict_host_key_checking": "accept-new",
-    }
-    if get(SSH_KEY):
-        common["ssh_key"] = get(SSH_KEY)
-    if get(SSH_PORT):
-        common["ssh_port"] = int(get(SSH_PORT))
+    [=PRIVATE_ADDRESS]; each role's list defaults to DEPLOY_HOSTS. An ADDRESS that is a Host of
+    DEPLOY_SSH_CONFIG takes its HostName, Port, User, IdentityFile and UserKnownHostsFile (the
+    DEPLOY_SSH_* variables, when set, take precedence). Every host takes DEPLOY_SETTINGS's settings."""
+    settings = settings_file()
+    config = _ssh_config()
     roles = {}
     for role, variable in ROLE_HOSTS.items():
         given = variable if get(variable) else HOSTS
         roles[role] = [
-            _parse_host(entry.strip(), given, common) for entry in get(given, "").split(",") if entry.strip()
+            _parse_host(entry.strip(), given, config, settings) for entry in get(given, "").split(",") if entry.strip()
         ]
     # A private address given in one role's list holds for the host's other roles too.
     private = {
@@ -72,11 +65,61 @@ def servers_by_role():
     return roles
 
 
-def _parse_host(entry, variable, common):
+def settings_file():
+    """{name: value} of the DEPLOY_SETTINGS file ({} without one)."""
+    path = get(SETTINGS_FILE)
+    if not path:
+        return {}
+    if not os.path.isfile(os.path.expanduser(path)):
+        raise ValueError(f"{SETTINGS_FILE}: {path!r} is not a file: give the path of a settings file (Python).")
+    values = runpy.run_path(os.path.expanduser(path))
+    return {
+        name: value
+        for name, value in values.items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType | types.FunctionType | type)
+    }
+
+
+def _ssh_config():
+    path = get(SSH_CONFIG)
+    if not path:
+        return None
+    if not os.path.isfile(os.path.expanduser(path)):
+        raise ValueError(f"{SSH_CONFIG}: {path!r} is not a file: give the path of an ssh_config file.")
+    return paramiko.SSHConfig.from_path(os.path.expanduser(path))
+
+
+def _connection(address, config):
+    """pyinfra's SSH data for `address`: the DEPLOY_SSH_* variables over its ssh_config entry."""
+    found = config.lookup(address) if config else {}
+    user = get(SSH_USER) or found.get("user") or "root"
+    key = get(SSH_KEY) or next(iter(found.get("identityfile") or ()), None)
+    port = get(SSH_PORT) or found.get("port")
+    known_hosts = get(SSH_KNOWN_HOSTS) or next(iter(found.get("userknownhostsfile", "").split()), None)
+    known_hosts = os.path.abspath(os.path.expanduser(known_hosts or "~/.ssh/known_hosts"))
+    # New servers' host keys are added on first contact (ssh's accept-new): the file must exist.
+    os.makedirs(os.path.dirname(known_hosts), mode=0o700, exist_ok=True)
+    if not os.path.exists(known_hosts):
+        os.close(os.open(known_hosts, os.O_CREAT | os.O_WRONLY, 0o600))
+    data = {
+        "ssh_hostname": found.get("hostname") or address,
+        "ssh_user": user,
+        "_sudo": user != "root",
+        "ssh_known_hosts_file": known_hosts,
+        "ssh_strict_host_key_checking": "accept-new",
+    }
+    if key:
+        data["ssh_key"] = os.path.expanduser(key)
+    if port:
+        data["ssh_port"] = int(port)
+    return data
+
+
+def _parse_host(entry, variable, config, settings):
     match = re.match(r"^(?P<address>\[[^\]]+\]|[^\s:=\[\]]+)(?::(?P<port>\d+))?(?:=(?P<private>\S+))?$", entry)
     if not match:
         raise ValueError(f"{variable}: {entry!r} is not ADDRESS, ADDRESS:SSH_PORT or either =PRIVATE_ADDRESS.")
-    data = dict(common, ssh_hostname=match["address"].strip("[]"))
+    data = {**settings, **_connection(match["address"].strip("[]"), config)}
     if match["port"]:
         data["ssh_port"] = int(match["port"])
     if match["private"]:

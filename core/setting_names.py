@@ -8,6 +8,8 @@ import os
 import runpy
 import types
 
+from core import environment
+
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULTS = os.path.join(HERE, "core", "defaults.py")
 INVENTORY_NAMES = ("private_address",)  # core.environment's (a host's address on the private network)
@@ -33,13 +35,15 @@ def is_pyinfras(name):
 
 
 def unknown_problems(sources, known=None):
-    """What names of `sources` ([(where, data)]) are no setting, each with the nearest one."""
+    """What names of `sources` ([(where, data)]) are no setting, each with the nearest one (named
+    once, in the first source that holds it)."""
     known = set(declared() if known is None else known)
-    found = []
+    found, named = [], set()
     for where, data in sources:
         for name in sorted(set(data) - known):
-            if is_pyinfras(name):
+            if is_pyinfras(name) or name in named:
                 continue
+            named.add(name)
             near = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
             hint = f"did you mean `{near[0]}`?" if near else "docs/settings.md lists the settings."
             found.append(f"`{name}` ({where}) is not a setting: {hint}")
@@ -47,9 +51,14 @@ def unknown_problems(sources, known=None):
 
 
 def inventory_sources(inventory):
-    """[(where, data)] of what an inventory was given: --data, each host's data of inventory.py,
-    each group's data (of inventory.py or group_data/<group>.py), group_data/all.py's."""
-    sources = [("--data", inventory.get_override_data()), ("group_data/all.py", inventory.get_data())]
+    """[(where, data)] of what an inventory was given: --data, the DEPLOY_SETTINGS file (which
+    inventory.py puts in each host's data), each host's data of inventory.py, each group's data
+    (of inventory.py or group_data/<group>.py), group_data/all.py's."""
+    sources = [
+        ("--data", inventory.get_override_data()),
+        (f"{environment.SETTINGS_FILE}={environment.get(environment.SETTINGS_FILE)}", environment.settings_file()),
+        ("group_data/all.py", inventory.get_data()),
+    ]
     sources += [(f"inventory.py, host {name}", data) for name, data in sorted(inventory.host_data.items())]
     sources += [(f"group data of {group}", data) for group, data in sorted(inventory.group_data.items())]
     return sources

@@ -42,30 +42,40 @@ def port(which):
     return int(os.environ.get(variable) or default)
 
 
-def inventory_roles():
-    """The inventory of the local server: one host holding every role, with the sample app (or
-    APP_REPO) and a self-signed certificate for localhost and 127.0.0.1 on the published port."""
-    from core.environment import APP_REPO
+def handover(files_dir=None, key_dir=None, ssh_port=None, https_port=None, repo=None, settings=None):
+    """The DEPLOY_* variables that hand the local server to inventory.py as a real server is: one
+    host holding every role, named in an ssh_config file, its settings in a settings file: the
+    sample app (or APP_REPO), a self-signed certificate for localhost and 127.0.0.1 on the
+    published port, and LOCAL_SERVER_SETTINGS (or `settings`). Both files are written in
+    `files_dir`; the SSH key and known_hosts are those of `key_dir` (both default STATE_DIR)."""
+    from core import environment
 
-    known_hosts = os.path.join(STATE_DIR, "known_hosts")
-    if not os.path.exists(known_hosts):  # else paramiko warns of it on a first run, which reads like an error
-        os.makedirs(STATE_DIR, mode=0o700, exist_ok=True)
-        os.close(os.open(known_hosts, os.O_CREAT | os.O_WRONLY, 0o600))
-    data = {
-        "ssh_hostname": "127.0.0.1",
-        "ssh_port": port(SSH_PORT),
-        "ssh_user": "root",
-        "ssh_key": os.path.join(STATE_DIR, "id_ed25519"),
-        # The container gets new host keys when it is recreated: a throwaway known_hosts.
-        "ssh_known_hosts_file": known_hosts,
-        "ssh_strict_host_key_checking": "accept-new",
-        "repo": os.environ.get(APP_REPO) or os.path.join(STATE_DIR, "sample-app"),
+    files_dir, key_dir = files_dir or STATE_DIR, key_dir or files_dir or STATE_DIR
+    os.makedirs(files_dir, mode=0o700, exist_ok=True)
+    ssh_config = os.path.join(files_dir, "ssh_config")
+    with open(ssh_config, "w") as out:
+        out.write(
+            f"Host {INVENTORY_NAME}\n  HostName 127.0.0.1\n  Port {ssh_port or port(SSH_PORT)}\n  User root\n"
+            f"  IdentityFile {os.path.join(key_dir, 'id_ed25519')}\n"
+            # The container gets new host keys when it is recreated: a throwaway known_hosts.
+            f"  UserKnownHostsFile {os.path.join(key_dir, 'known_hosts')}\n"
+        )
+    chosen = {
+        "repo": repo or os.environ.get(environment.APP_REPO) or os.path.join(key_dir, "sample-app"),
         "tls": "self-signed",
         "server_names": ["localhost", "127.0.0.1"],
-        "public_https_port": port(HTTPS_PORT),
-        **json.loads(os.environ.get(SETTINGS_VARIABLE) or "{}"),
+        "public_https_port": https_port or port(HTTPS_PORT),
+        **(settings if settings is not None else json.loads(os.environ.get(SETTINGS_VARIABLE) or "{}")),
     }
-    return {role: [(INVENTORY_NAME, data)] for role in ("web", "app", "db")}
+    settings_file = os.path.join(files_dir, "settings.py")
+    with open(settings_file, "w") as out:
+        out.write("# the local server's settings, written by testbed.local_server.handover\n")
+        out.writelines(f"{name} = {value!r}\n" for name, value in chosen.items())
+    return {
+        environment.HOSTS: INVENTORY_NAME,
+        environment.SSH_CONFIG: ssh_config,
+        environment.SETTINGS_FILE: settings_file,
+    }
 
 
 HOST_CA_GLOB = "/usr/local/share/ca-certificates/*.crt"

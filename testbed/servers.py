@@ -131,19 +131,23 @@ class Server:
         return result
 
     def deploy_command(self, *args, env=None, deploy_file="deploy.py"):
-        """(command, environment) of a deploy to this server, to run from the repository's root."""
-        variables = dict(
-            os.environ,
-            **{
-                local_server.SSH_PORT[0]: str(self.ssh_port),
-                local_server.HTTPS_PORT[0]: str(self.https_port),
-                local_server.STATE_DIR_VARIABLE: self.state_dir,
-                environment.APP_REPO: self.repo,
-            },
-        )
+        """(command, environment) of a deploy to this server, to run from the repository's root:
+        the server handed over as `make deploy` hands the local server, unless `env` names hosts."""
+        variables = dict(os.environ, **{environment.APP_REPO: self.repo})
         for variable in (*environment.HOST_VARIABLES, environment.SECRET_KEY, environment.DB_PASSWORD):
             variables.pop(variable, None)
         variables.update(env or {})
+        if not any(variables.get(name) for name in environment.HOST_VARIABLES):
+            variables.update(
+                local_server.handover(
+                    os.path.join(self.state_dir, self.name),
+                    key_dir=self.state_dir,
+                    ssh_port=self.ssh_port,
+                    https_port=self.https_port,
+                    repo=self.repo,
+                    settings=json.loads(variables.get(local_server.SETTINGS_VARIABLE) or "{}"),
+                )
+            )
         confirm = [] if "--dry" in args else ["-y"]  # -y would skip --dry's change detection
         return [PYINFRA, *confirm, *args, "inventory.py", deploy_file], variables
 

@@ -15,11 +15,12 @@ from tools import settings_reference
 HOST = "192.0.2.1"
 
 
-def pyinfra(tmp_path, *args, inventory="inventory.py"):
+def pyinfra(tmp_path, *args, inventory="inventory.py", env=None):
     variables = {**os.environ, environment.HOSTS: HOST, environment.SSH_KNOWN_HOSTS: str(tmp_path / "known_hosts")}
-    for name in (*environment.HOST_VARIABLES, environment.SSH_KEY):
+    for name in (*environment.HOST_VARIABLES, environment.SSH_KEY, environment.SETTINGS_FILE):
         if name != environment.HOSTS:
             variables.pop(name, None)
+    variables.update(env or {})
     result = subprocess.run(
         [PYINFRA, "-y", *args, inventory, "deploy.py"], cwd=ROOT, env=variables, capture_output=True, text=True
     )
@@ -48,6 +49,20 @@ def test_a_typo_in_a_host_of_the_inventory_is_refused(tmp_path):
     inventory.write_text(f"web = app = db = [({HOST!r}, {{'ssh_user': 'root', 'acme_emial': 'ops@example.org'}})]\n")
     code, output = pyinfra(tmp_path, inventory=str(inventory))
     refused(code, output, f"`acme_emial` (inventory.py, host {HOST}) is not a setting: did you mean `acme_email`?")
+
+
+def test_a_typo_in_the_settings_file_is_refused_once(tmp_path):
+    settings = tmp_path / "blog.py"
+    settings.write_text("app_name = 'blog'\ndb_nme = 'blog'\n")
+    code, output = pyinfra(tmp_path, env={environment.SETTINGS_FILE: str(settings)})
+    refused(code, output, f"`db_nme` (DEPLOY_SETTINGS={settings}) is not a setting: did you mean `db_name`?")
+    assert output.count("`db_nme`") == 1, output  # (inventory.py puts it in the host's data too)
+
+
+def test_a_settings_file_that_is_not_there_is_named(tmp_path):
+    code, output = pyinfra(tmp_path, env={environment.SETTINGS_FILE: str(tmp_path / "blgo.py")})
+    assert code != 0 and f"DEPLOY_SETTINGS: '{tmp_path / 'blgo.py'}' is not a file" in output, output
+    assert "Connected" not in output
 
 
 def test_a_typo_in_a_group_data_file_is_refused(tmp_path):

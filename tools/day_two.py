@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 
-import inventory
 from core import environment
 from core.backup_settings import backup_secret_names, repository_with_credentials
 from core.environment import OPERATOR
@@ -22,6 +21,7 @@ from flask_release.cli import history_line
 from flask_release.config import Paths, build_user_for
 from flask_release.run import SAFE_PATH
 from flask_release.text import visible
+from testbed import local_server
 from tools.make_deploy import run_pyinfra
 
 
@@ -63,6 +63,8 @@ class Host:
 
 def hosts():
     """Every host of the inventory, once, with its roles, in the inventory's order."""
+    import inventory  # (after main() handed the local server over)
+
     found = {}
     for role in ("web", "app", "db"):
         for name, data in getattr(inventory, role):
@@ -352,6 +354,8 @@ def parser():
 
 def main(argv=None):
     args = parser().parse_args(argv)
+    if not environment.real_servers_configured():
+        os.environ.update(local_server.handover())
     return COMMANDS[args.action][0](args)
 
 

@@ -21,6 +21,7 @@ def main(pyinfra_args):
         sample = os.path.join(local_server.STATE_DIR, "sample-app")
         if not environment.get(environment.APP_REPO) and not os.path.isdir(sample):
             repos.build(sample)
+        os.environ.update(local_server.handover())  # the local server, handed over as a real one is
     deploy_file = "deploy.py"
     if "--rollback" in pyinfra_args:
         pyinfra_args = [arg for arg in pyinfra_args if arg != "--rollback"]
