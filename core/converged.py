@@ -7,8 +7,10 @@ release and the same probe changes nothing: it checks the site serves and stops 
 else (a file changed on the server, a service stopped, a new setting) runs every task as usual."""
 
 import hashlib
+import importlib
 import json
 import os
+import pkgutil
 import shlex
 from dataclasses import asdict
 
@@ -55,10 +57,10 @@ def desired_digest(s):
 def managed(s):
     """Everything the tasks ensure on this host, as each declares it (its `manages`)."""
     # imported here: the tasks read core.host_state, which reads this module
-    from tasks import apt, backups, certbot, firewall, git_latest_tag, mysql, nginx, program, supervisor, venv
+    import tasks
 
-    tasks = (apt, firewall, mysql, program, backups, git_latest_tag, venv, supervisor, nginx, certbot)
-    return sum((task.manages(s) for task in tasks), Managed())
+    modules = [importlib.import_module(f"tasks.{info.name}") for info in pkgutil.iter_modules(tasks.__path__)]
+    return sum((module.manages(s) for module in modules if hasattr(module, "manages")), Managed())
 
 
 def probe(s):

@@ -14,7 +14,6 @@ from facts.git import HasCommit
 from facts.release import HealthCheck, ReleaseStatus
 from flask_release.identity import same_release
 
-BREAKING = {}  # the release being deployed: {"revisions": [...]} of its migrations not backward compatible
 LIVE_SECONDS = 10  # how long the live color may take to answer (it fails at once when supervisor gave up)
 
 
@@ -47,27 +46,23 @@ def _report(state, host, program, before):  # pyinfra passes state and host to a
     return True
 
 
-def _note_breaking(state, host, program):
-    """Keeps, for the operations of the other hosts after this one, which migrations of the release
-    just built are marked as not backward compatible."""
-    pending = (host.get_fact(ReleaseStatus, program=program) or {}).get("pending") or {}
-    BREAKING["revisions"] = pending.get("breaking") or []
-    return True
+def breaking_migrations(migrating_host, program):
+    """An _if condition: whether the release the build left waiting on `migrating_host` (a Host)
+    has migrations not backward compatible, as its program says when the condition is asked."""
+
+    def condition():
+        pending = (migrating_host.get_fact(ReleaseStatus, program=program) or {}).get("pending") or {}
+        return bool(pending.get("breaking"))
+
+    return condition
 
 
-def breaking_migrations():
-    """Whether the release the build step left waiting has migrations not backward compatible."""
-    return bool(BREAKING.get("revisions"))
-
-
-def _program(program, arguments, report, note_breaking=False):
+def _program(program, arguments, report):
     # pyinfra runs each command as it is yielded: what serves before is asked before the program runs
     before = (host.get_fact(ReleaseStatus, program=program) or {}).get("serving") if report else None
     yield StringCommand(QuoteString(program), *(QuoteString(str(argument)) for argument in arguments))
     if report:
         yield FunctionCommand(_report, (program, before), {})
-    if note_breaking:
-        yield FunctionCommand(_note_breaking, (program,), {})
 
 
 @operation(is_idempotent=False)
@@ -98,13 +93,11 @@ def start_prebuild(program: str, arguments: list):
 
 
 @operation(is_idempotent=False)
-def on_hosts(hosts: list, program: str, arguments: list, report: bool = False, note_breaking: str = ""):
+def on_hosts(hosts: list, program: str, arguments: list, report: bool = False):
     """Runs the release program on the hosts named in `hosts`; the others do nothing. Every host
-    calls it at the same place of the deploy, so it runs once all before it is done everywhere.
-    On the host `note_breaking` names, then notes whether the release built has migrations that
-    are not backward compatible (see breaking_migrations)."""
+    calls it at the same place of the deploy, so it runs once all before it is done everywhere."""
     if host.name in hosts:
-        yield from _program(program, arguments, report, note_breaking=host.name == note_breaking)
+        yield from _program(program, arguments, report)
 
 
 def _offsite_check(state, host, program):  # pyinfra passes state and host to a function so named

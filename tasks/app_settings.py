@@ -12,15 +12,13 @@ from operations.files import secret_file
 
 
 @deploy("App settings and secrets")
-def app_environment():
-    """The venvs themselves are built by the release program, per requirements and pip settings
-    (see tasks/program.py). This ensures what every release of the host shares: root's copy of
-    the secrets (0600), the app's .env with SECRET_KEY, DATABASE_URL, `app_env` and `app_secrets`
+def app_settings():
+    """Ensures the settings and secrets every release of the host shares: root's copy of the
+    secrets (0600), the app's .env with SECRET_KEY, DATABASE_URL, `app_env` and `app_secrets`
     (0600, the app user's, written as that user), root's MariaDB client file with the app's
-    credentials (0600), root's pip.conf, which the build account's group reads (0640: the
-    package index of DEPLOY_PIP_INDEX_URL, when given), and the release program's secrets (0600:
-    the off-site repository and its credentials, the alert URL), with, for the restore drill, its
-    database user's client file. Returns the .env's operation: a change reloads the app."""
+    credentials (0600), and the release program's secrets (0600: the off-site repository and its
+    credentials, the alert URL), with, for the restore drill, its database user's client file.
+    Returns the .env's operation: a change reloads the app."""
     s = settings()
     secrets = app_secrets()
     paths = s.paths
@@ -56,12 +54,6 @@ def app_environment():
             content=render_text("mysql-client.cnf.j2", s, user=s.drill_names[1], db_password=secrets.drill_password),
         )
     secret_file(
-        name=f"{paths.pip_config} (0640, root's, {s.build_user}'s group reads it)",
-        dest=paths.pip_config,
-        content=render_text("pip.conf.j2", s, index_url=secrets.pip_index_url),
-        group=s.build_user,
-    )
-    secret_file(
         name=f"{paths.db_client_file} (0600, root's)",
         dest=paths.db_client_file,
         content=render_text("mysql-client.cnf.j2", s, db_password=secrets.db_password),
@@ -81,14 +73,7 @@ def manages(s):
     if not s.is_app:
         return Managed()
     p = s.paths
-    written = (
-        p.secrets_file,
-        p.db_client_file,
-        p.pip_constraints,
-        p.pip_config,
-        p.program_secrets,
-        p.drill_client_file,
-    )
+    written = (p.secrets_file, p.db_client_file, p.program_secrets, p.drill_client_file)
     # the .env is an entry of the app user's folder: read as that user, whatever it is now
     app = f"runuser -u {shlex.quote(s.app_user)} --"
     env_file = shlex.quote(p.env_file)

@@ -21,7 +21,8 @@ def tls_certificate():
     """Ensures the certificate of `tls` (certbot comes with the system packages): "self-signed"
     makes one for server_names once; "letsencrypt" has certbot obtain one for them from
     `acme_directory` once (webroot on /.well-known, so our nginx template stays the only author of
-    the site), then Debian's certbot timer renews it and a deploy hook reloads nginx."""
+    the site), then Debian's certbot timer renews it and a deploy hook reloads nginx. Returns the
+    certificate the site is to serve."""
     s = settings()
     certificate = certificate_for(s.tls, s)
     dns_names = [name for name in s.server_names if not is_ip(name)]
@@ -81,6 +82,8 @@ def tls_certificate():
                     f"--webroot -w {shlex.quote(s.acme_webroot)} --cert-name {shlex.quote(s.app_name)} {domains}"
                 ],
             )
+
+    return certificate
 
 
 def manages(s):

@@ -10,14 +10,6 @@ from core.settings import settings
 from operations.mariadb import account, grant_pattern, no_other_databases
 
 CONFIG = "/etc/mysql/mariadb.conf.d/90-flask-deploy.cnf"
-# The operations that (re)start MariaDB, by db host: the app hosts reload gunicorn after them,
-# since its pooled connections are gone.
-RESTARTS = {}
-
-
-def restarted(db_host_name):
-    """A condition (for _if) true once MariaDB of the db host was (re)started by this deploy."""
-    return lambda: any(meta.did_change() for meta in RESTARTS.get(db_host_name, ()))
 
 
 @deploy("MariaDB")
@@ -27,7 +19,9 @@ def database():
     right on that database and none elsewhere, granted from the app hosts alone (localhost, or each
     app host's private address), its password set from MariaDB's hash of it on standard input; no
     anonymous users, no `test` database, root only through the unix socket (Debian's default). With
-    off-site backups, the restore drill's scratch database and a user with rights on it alone."""
+    off-site backups, the restore drill's scratch database and a user with rights on it alone.
+    Returns an _if condition true once this deploy (re)started MariaDB: gunicorn's pooled
+    connections are gone then."""
     s = settings()
     config = files.put(
         name=f"MariaDB listens on {s.db_address} only", src=render("mariadb.cnf.j2", s), dest=CONFIG, mode="0644"
@@ -36,7 +30,6 @@ def database():
     restart = systemd.service(
         name="Restart MariaDB for its new config", service="mariadb", restarted=True, _if=config.did_change
     )
-    RESTARTS[s.name] = (started, restart)
     mysql.database(name=f"Database {s.db_name}", database=s.db_name, charset="utf8", collate="utf8_bin")
     clients = list(s.roles.db_clients)
     account(
@@ -80,6 +73,7 @@ def database():
         )
     mysql.database(name="No test database", database="test", present=False)
     account(name="No anonymous MariaDB users", user="", hosts=[], password_hash="")
+    return lambda: started.did_change() or restart.did_change()
 
 
 def manages(s):

@@ -7,11 +7,9 @@ from core.hostnames import is_ip
 from core.managed import Managed
 from core.render import render
 from core.settings import settings
-from core.tls import certificate_for
 from flask_release.service import COLORS
 from operations.files import folders
 from operations.nginx import initial_link, site
-from tasks.certbot import tls_certificate
 
 
 def site_config(s, certificate, down=()):
@@ -29,8 +27,10 @@ def site_paths(s):
     return f"/etc/nginx/sites-available/{s.app_name}", f"/etc/nginx/sites-enabled/{s.app_name}"
 
 
-def serve(s, certificate, name):
+def serve(certificate, name=None):
     """The site with `certificate`, enabled once nginx -t accepts it, reloaded when it changed."""
+    s = settings()
+    name = name or f"nginx site {s.app_name} with its new certificate"
     available, enabled = site_paths(s)
     changed = site(name=name, src=site_config(s, certificate), available=available, enabled=enabled)
     systemd.service(name="Reload nginx", service="nginx", reloaded=True, _if=changed.did_change)
@@ -41,9 +41,9 @@ def web_server():
     """Ensures nginx serves the site from our template: refused to unknown host names; the ACME
     webroot on /.well-known; /static with a 30-day expiry; the rest proxied to the app hosts with
     passive health checks, forwarding headers set by nginx alone; on HTTPS with HTTP redirecting
-    to it, or on HTTP alone with `tls` off. It owns the certificate sequence: the site with the
-    certificate it has (ACME challenges need port 80 first), the certificate step, then the site
-    with the new certificate. A site that `nginx -t` rejects never replaces the serving one."""
+    to it, or on HTTP alone with `tls` off; with the certificate the host has (ACME challenges need
+    the site on port 80 before certbot runs; `serve` puts the new certificate in after). A site
+    that `nginx -t` rejects never replaces the serving one. Returns the certificate it serves."""
     s = settings()
     folder = s.paths.nginx_dir  # the maintenance rules; on a lone host, the live color's upstream
     folders(name=f"ACME webroot, {folder}", modes={s.acme_webroot: "0755", folder: "0755"})
@@ -73,11 +73,8 @@ def web_server():
         name="Reload nginx without its default site", service="nginx", reloaded=True, _if=any_changed(default)
     )
     serving = served_certificate()
-    serve(s, serving, f"nginx site {s.app_name}, enabled once nginx -t accepts it")
-    tls_certificate()
-    wanted = certificate_for(s.tls, s)
-    if wanted != serving:
-        serve(s, wanted, f"nginx site {s.app_name} with its new certificate")
+    serve(serving, f"nginx site {s.app_name}, enabled once nginx -t accepts it")
+    return serving
 
 
 def manages(s):

@@ -77,10 +77,11 @@ def release_app():
             hosts=list(s.roles.app),
             program=s.paths.program,
             arguments=[*BY, "build", *arguments],
-            note_breaking=s.roles.migrating_host,
         )
         if other_webs:
-            maintenance(s, other_webs, "on")
+            into_maintenance = maintenance(
+                s, other_webs, "on", _if=breaking_migrations(host_named(s.roles.migrating_host), s.paths.program)
+            )
     if one_go:
         if s.is_app:
             run_program(
@@ -100,18 +101,18 @@ def release_app():
         )
         rolling(s, changed, f"Switch to {first.wanted}:", [*BY, "switch"])
     if other_webs:
-        maintenance(s, other_webs, "off")
+        maintenance(s, other_webs, "off", _if=into_maintenance.did_change)
 
 
-def maintenance(s, webs, mode):
+def maintenance(s, webs, mode, _if):
     """The web hosts `webs` in maintenance (`mode` on) or live (off) around a migration that is not
     backward compatible, when the release built has one (maintenance_for_breaking_migrations: the
     build tells none otherwise)."""
-    on_hosts(
+    return on_hosts(
         name=f"Site {'in maintenance' if mode == 'on' else 'live again'} on {', '.join(webs)}: a migration "
         "is not backward compatible",
         hosts=webs,
         program=s.paths.program,
         arguments=["maintenance", mode],
-        _if=breaking_migrations,
+        _if=_if,
     )

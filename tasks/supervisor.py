@@ -9,16 +9,15 @@ from core.render import render
 from core.settings import settings
 from core.source import plan
 from operations.release import run_program
-from tasks.mysql import restarted
 
 
 @deploy("Gunicorn under supervisor")
-def app_server(env_file):
+def app_server(env_file, database_started=None):
     """Ensures supervisor keeps gunicorn of the `current` release running as the app user on its
     address, with `workers` workers and logs in `log_dir`, rotated weekly. A changed program, a
-    changed .env (`env_file`, its operation) or a MariaDB (re)started by this deploy reloads it
-    through the release program: gracefully, then the health check. The first start is the
-    release's."""
+    changed .env (`env_file`, its operation) or a MariaDB this deploy (re)started (when the
+    condition `database_started` is true) reloads it through the release program: gracefully,
+    then the health check. The first start is the release's."""
     s = settings()
     files.directory(name=f"Log folder {s.log_dir}", path=s.log_dir, user=s.app_user, group="adm", mode="0750")
     files.put(
@@ -36,12 +35,11 @@ def app_server(env_file):
     )
     if not plan(host).serving:
         return  # nothing to run yet
-    database_restarted = restarted(s.roles.db)
     run_program(
         name=f"Reload {s.app_name} gracefully",
         program=s.paths.program,
         arguments=["reload"],
-        _if=lambda: program.did_change() or env_file.did_change() or database_restarted(),
+        _if=lambda: program.did_change() or env_file.did_change() or bool(database_started and database_started()),
     )
 
 
