@@ -2,8 +2,8 @@
 
 from pyinfra import config, state
 
-from core.callbacks import register
-from core.timings import Timings
+from core.glue.callbacks import register
+from core.glue.timings import Timings
 from preflight import Preflight
 
 # The hosts of a layout work together: a step that fails on one host stops the deploy on all of

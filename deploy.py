@@ -8,10 +8,10 @@ it only checks that; one server alone so left, with a new release waiting, only 
 from pyinfra import host, logger, state
 
 import preflight
-from core.across_hosts import hand_over, handed
-from core.settings import settings
-from core.source import plan
-from core.unchanged import converged, releasing
+from core.plan.across_hosts import hand_over, handed
+from core.plan.source import plan
+from core.plan.unchanged import converged, releasing
+from core.settings.resolved import settings
 from operations.release import all_hosts_ready
 from tasks.accounts import app_accounts
 from tasks.app_settings import app_settings

@@ -1,7 +1,7 @@
 """Servers to deploy to, grouped by role: `web` (nginx, TLS), `app` (gunicorn, releases,
 migrations) and `db` (MariaDB).
 
-From the environment or a local .env (names in core/environment.py), each a comma-separated list:
+From the environment or a local .env (names in core/settings/environment.py), each a comma-separated list:
   DEPLOY_HOSTS       hosts that hold every role not given below (one host: the whole stack)
   DEPLOY_WEB_HOSTS   web hosts (default DEPLOY_HOSTS)
   DEPLOY_APP_HOSTS   app hosts (default DEPLOY_HOSTS)
@@ -20,7 +20,7 @@ Edit this file for more; preflight.py checks it all before anything changes.
 
 import sys
 
-from core import environment
+from core.settings import environment
 
 try:
     _roles = environment.servers_by_role()

@@ -16,12 +16,12 @@ from pyinfra.api import StringCommand
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.state import BaseStateCallback
 
-from core import environment
-from core.app_settings import secret_names
-from core.checks import problems, roles_problems
-from core.roles import ROLES, private_address
-from core.secrets import secret_problems
-from core.setting_names import inventory_sources, unknown_problems
+from core.settings import environment
+from core.settings.app_settings import secret_names
+from core.settings.checks import problems, roles_problems
+from core.settings.names import inventory_sources, unknown_problems
+from core.settings.roles import ROLES, private_address
+from core.settings.secrets import secret_problems
 from flask_release.config import build_user_for
 
 LOCAL_SERVER = "local-server"

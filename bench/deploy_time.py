@@ -21,8 +21,8 @@ import tempfile
 import time
 
 from bench.ansible_run import Playbook
-from core.environment import TIMINGS_FILE
-from core.packages import packages_for
+from core.plan.packages import packages_for
+from core.settings.environment import TIMINGS_FILE
 from testbed import repos
 from testbed.servers import Cluster, Server
 

@@ -14,7 +14,7 @@ import os
 import tempfile
 import time
 
-from core import environment
+from core.settings import environment
 from testbed import local_server, repos
 from testbed.backup_host import CREDENTIALS, BackupHost
 from testbed.servers import Server

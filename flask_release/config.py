@@ -72,7 +72,7 @@ class Paths:
         return f"/etc/{self.app_name}"
 
     @property
-    def converged_file(self):  # what the last good deploy left: see core/converged.py
+    def converged_file(self):  # what the last good deploy left: see core/plan/converged.py
         return f"{self.state_dir}/converged"
 
     @property

@@ -1,4 +1,4 @@
-"""The record a deploy that ended well leaves for the next one (core/converged.py)."""
+"""The record a deploy that ended well leaves for the next one (core/plan/converged.py)."""
 
 from pyinfra import host
 from pyinfra.api import StringCommand, operation

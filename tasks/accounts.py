@@ -3,8 +3,8 @@ import shlex
 from pyinfra.api import deploy
 from pyinfra.operations import server
 
-from core.managed import Managed
-from core.settings import settings
+from core.plan.managed import Managed
+from core.settings.resolved import settings
 from operations.files import folders
 
 

@@ -3,11 +3,11 @@ from urllib.parse import quote
 
 from pyinfra.api import deploy
 
-from core.backup_settings import REST_PASSWORD, REST_USER, repository_with_credentials
-from core.managed import Managed
-from core.render import render_text
-from core.secrets import app_secrets
-from core.settings import settings
+from core.glue.render import render_text
+from core.plan.managed import Managed
+from core.settings.backup_settings import REST_PASSWORD, REST_USER, repository_with_credentials
+from core.settings.resolved import settings
+from core.settings.secrets import app_secrets
 from operations.files import secret_file
 
 

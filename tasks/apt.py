@@ -1,9 +1,9 @@
 from pyinfra.api import deploy
 from pyinfra.operations import apt
 
-from core.managed import Managed
-from core.packages import packages_for
-from core.settings import settings
+from core.plan.managed import Managed
+from core.plan.packages import packages_for
+from core.settings.resolved import settings
 
 
 @deploy("System packages")

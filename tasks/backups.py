@@ -2,9 +2,9 @@ from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
-from core.managed import Managed
-from core.render import render
-from core.settings import settings
+from core.glue.render import render
+from core.plan.managed import Managed
+from core.settings.resolved import settings
 from operations.files import secret_file
 from operations.release import offsite_answers
 

@@ -4,12 +4,12 @@ import shlex
 from pyinfra.api import deploy
 from pyinfra.operations import files, server, systemd
 
-from core.host_state import certificate_ready
-from core.hostnames import is_ip
-from core.managed import Managed
-from core.render import render
-from core.settings import settings
-from core.tls import certificate_for
+from core.glue.render import render
+from core.plan.host_state import certificate_ready
+from core.plan.managed import Managed
+from core.plan.tls import certificate_for
+from core.settings.hostnames import is_ip
+from core.settings.resolved import settings
 
 CA_BUNDLE = "/etc/letsencrypt/acme-directory-ca.pem"
 TIMER_ENVIRONMENT = "/etc/systemd/system/certbot.service.d/acme-directory-ca.conf"

@@ -4,8 +4,8 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import server
 
-from core.managed import Managed
-from core.settings import settings
+from core.plan.managed import Managed
+from core.settings.resolved import settings
 from facts.services import UfwStatus
 
 

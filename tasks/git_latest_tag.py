@@ -1,15 +1,15 @@
 from pyinfra import host, logger
 from pyinfra.api import deploy
 
-from core.settings import settings
-from core.source import plan
+from core.plan.source import plan
+from core.settings.resolved import settings
 from operations.release import ship_commits
 
 
 @deploy("App source at its latest tag")
 def app_source():
     """Ensures the server's repository can give the release to deploy, `ref` or the latest tag
-    (as the article's `git describe` picks it, core/source.py), and says which: a local
+    (as the article's `git describe` picks it, core/plan/source.py), and says which: a local
     repository's commits are shipped to the server's repository here; a URL's are fetched by the
     release program, as the build account, when it builds."""
     s = settings()

@@ -1,7 +1,7 @@
 from pyinfra.api import deploy
 
-from core import converged as record
-from core.settings import settings
+from core.plan import converged as record
+from core.settings.resolved import settings
 from operations.converged import recorded
 from operations.files import folders
 from operations.release import app_running, site_answers
@@ -13,7 +13,7 @@ def site_serves(converged=False):
     it stopped or FATAL (MariaDB and nginx were started by their tasks), then the health check,
     through nginx on a web host and straight on gunicorn on an app host elsewhere; fails, naming
     what does not answer, when it is not. Then the host's state is recorded, so that a deploy
-    with nothing to change can tell at once (core/converged.py), unless the host is so `converged`."""
+    with nothing to change can tell at once (core/plan/converged.py), unless the host is so `converged`."""
     s = settings()
     if s.is_app:
         app_running(name=f"gunicorn of {s.app_name} answers", program=s.paths.program)

@@ -3,10 +3,10 @@ import shlex
 from pyinfra.api import deploy
 from pyinfra.operations import files, mysql, systemd
 
-from core.managed import Managed
-from core.render import render
-from core.secrets import app_secrets
-from core.settings import settings
+from core.glue.render import render
+from core.plan.managed import Managed
+from core.settings.resolved import settings
+from core.settings.secrets import app_secrets
 from operations.mariadb import account, grant_pattern, no_other_databases
 
 CONFIG = "/etc/mysql/mariadb.conf.d/90-flask-deploy.cnf"

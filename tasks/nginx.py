@@ -2,11 +2,11 @@ from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
-from core.host_state import served_certificate
-from core.hostnames import is_ip
-from core.managed import Managed
-from core.render import render
-from core.settings import settings
+from core.glue.render import render
+from core.plan.host_state import served_certificate
+from core.plan.managed import Managed
+from core.settings.hostnames import is_ip
+from core.settings.resolved import settings
 from flask_release.service import COLORS
 from operations.files import folders
 from operations.nginx import initial_link, site

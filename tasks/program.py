@@ -3,10 +3,10 @@ import io
 from pyinfra.api import deploy
 from pyinfra.operations import files
 
-from core.managed import Managed
-from core.program import release_program
-from core.program_config import program_config
-from core.settings import settings
+from core.glue.program import release_program
+from core.plan.managed import Managed
+from core.settings.program_config import program_config
+from core.settings.resolved import settings
 from operations.files import folders
 
 

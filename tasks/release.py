@@ -2,11 +2,11 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import systemd
 
-from core.environment import OPERATOR
-from core.roles import host_named
-from core.settings import settings
-from core.source import plan
-from core.tls import certificate_for
+from core.plan.source import plan
+from core.plan.tls import certificate_for
+from core.settings.environment import OPERATOR
+from core.settings.resolved import settings
+from core.settings.roles import host_named
 from operations.nginx import site
 from operations.release import breaking_migrations, on_hosts, run_program
 from tasks.nginx import site_config, site_paths

@@ -1,7 +1,7 @@
 from pyinfra import host, logger
 from pyinfra.api import deploy
 
-from core.settings import settings
+from core.settings.resolved import settings
 from facts.release import ReleaseStatus
 from operations.release import on_hosts
 from tasks.release import BY, rolling

@@ -4,10 +4,10 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
 
-from core.managed import Managed
-from core.render import render
-from core.settings import settings
-from core.source import plan
+from core.glue.render import render
+from core.plan.managed import Managed
+from core.plan.source import plan
+from core.settings.resolved import settings
 from operations.release import run_program
 
 

@@ -2,11 +2,11 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import files
 
-from core.managed import Managed
-from core.render import render_text
-from core.secrets import app_secrets
-from core.settings import settings
-from core.source import plan
+from core.glue.render import render_text
+from core.plan.managed import Managed
+from core.plan.source import plan
+from core.settings.resolved import settings
+from core.settings.secrets import app_secrets
 from operations.files import secret_file
 from operations.release import start_prebuild
 from tasks.release import BY, target_arguments

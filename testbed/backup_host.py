@@ -7,7 +7,7 @@ Both REST ends ask for a user and password: the repository's credentials (`backu
 import os
 import subprocess
 
-from core.backup_settings import REST_PASSWORD, REST_USER
+from core.settings.backup_settings import REST_PASSWORD, REST_USER
 from testbed.servers import Server
 
 REST_PORT, ADMIN_PORT, ALERT_PORT = 8000, 8001, 9000

@@ -48,7 +48,7 @@ def handover(files_dir=None, key_dir=None, ssh_port=None, https_port=None, repo=
     sample app (or APP_REPO), a self-signed certificate for localhost and 127.0.0.1 on the
     published port, and LOCAL_SERVER_SETTINGS (or `settings`). Both files are written in
     `files_dir`; the SSH key and known_hosts are those of `key_dir` (both default STATE_DIR)."""
-    from core import environment
+    from core.settings import environment
 
     files_dir, key_dir = files_dir or STATE_DIR, key_dir or files_dir or STATE_DIR
     os.makedirs(files_dir, mode=0o700, exist_ok=True)

@@ -13,7 +13,7 @@ import time
 
 import docker.errors
 
-from core import environment
+from core.settings import environment
 from testbed import local_server
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -1,11 +1,11 @@
-"""Settings for the tests without a server: the settings' defaults (core/defaults.py), resolved as the
+"""Settings for the tests without a server: the settings' defaults (core/settings/defaults.py), resolved as the
 deploy resolves them for one host holding every role (or another layout)."""
 
 import os
 
-from core.roles import Roles
-from core.setting_names import declared
-from core.settings import resolve
+from core.settings.names import declared
+from core.settings.resolved import resolve
+from core.settings.roles import Roles
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULTS = declared()

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
-from core import environment
+from core.settings import environment
 from testbed.client import Load, http_get
 from testbed.servers import Server
 

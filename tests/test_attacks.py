@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from core import environment
+from core.settings import environment
 from testbed.client import http_get
 from testbed.servers import APP_DIR, PROGRAM, Server
 

@@ -7,7 +7,7 @@ import pkgutil
 import shlex
 
 import tasks
-from core import converged
+from core.plan import converged
 from tests.helpers import SPREAD, settings_of
 
 # the tasks that leave nothing of their own: they ship commits, run the release program, or check

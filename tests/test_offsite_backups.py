@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from core import environment
-from core.backup_settings import REST_PASSWORD
+from core.settings import environment
+from core.settings.backup_settings import REST_PASSWORD
 from testbed import local_server
 from testbed.backup_host import CREDENTIALS, BackupHost
 from testbed.client import http_get

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core import environment
-from core.backup_settings import repository_with_credentials, sftp_target
-from core.checks import problems
-from core.program_config import program_config
-from core.render import render_text
-from core.roles import Roles
+from core.glue.render import render_text
+from core.settings import environment
+from core.settings.backup_settings import repository_with_credentials, sftp_target
+from core.settings.checks import problems
+from core.settings.program_config import program_config
+from core.settings.roles import Roles
 from flask_release import alerts
 from flask_release.config import Config
 from flask_release.offsite import Record

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from core import environment
+from core.settings import environment
 from testbed.servers import PYINFRA, ROOT, free_port
 
 

@@ -11,7 +11,7 @@ import sys
 import pytest
 from dotenv import dotenv_values
 
-from core.render import render_text
+from core.glue.render import render_text
 from flask_release import app_env
 from flask_release.app_env import Unreadable, exec_with, parse
 from tests.helpers import settings_of

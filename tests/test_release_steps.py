@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from core.program import release_program
+from core.glue.program import release_program
 from flask_release.build import Builder
 from flask_release.cli import history_line
 from flask_release.config import Config

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from core import environment
+from core.settings import environment
 from testbed.client import http_get
 from testbed.servers import APP_DIR
 

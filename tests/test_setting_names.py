@@ -7,8 +7,8 @@ import os
 import subprocess
 import sys
 
-from core import environment
-from core.setting_names import declared, unknown_problems
+from core.settings import environment
+from core.settings.names import declared, unknown_problems
 from testbed.servers import PYINFRA, ROOT
 from tools import settings_reference
 
@@ -75,7 +75,7 @@ def test_a_typo_in_a_group_data_file_is_refused(tmp_path):
 
 def test_a_typo_in_group_data_all_is_refused(tmp_path):
     (tmp_path / "group_data").mkdir()
-    (tmp_path / "group_data" / "all.py").write_text("from core.defaults import *  # noqa\nbackups_kep = 3\n")
+    (tmp_path / "group_data" / "all.py").write_text("from core.settings.defaults import *  # noqa\nbackups_kep = 3\n")
     code, output = pyinfra(tmp_path, "--group-data", str(tmp_path / "group_data"))
     refused(code, output, "`backups_kep` (group_data/all.py) is not a setting: did you mean `backups_keep`?")
 

@@ -1,24 +1,24 @@
 """Settings: one comment each, the article's defaults, every bad value refused before any
 connection with the setting and the fix named, and what each host's settings resolve to."""
 
-import os
 import re
 
 import pytest
 from pyinfra.api.exceptions import PyinfraError
 
-from core.checks import problems, roles_problems
-from core.render import render_text
-from core.roles import Roles
-from core.secrets import SECRET, Secrets, _parse
-from core.settings import known_constraints
-from core.system import debian_release
+from core.glue.render import render_text
+from core.glue.system import debian_release
+from core.settings.checks import problems, roles_problems
+from core.settings.names import DEFAULTS as DECLARATIONS
+from core.settings.resolved import known_constraints
+from core.settings.roles import Roles
+from core.settings.secrets import SECRET, Secrets, _parse
 from flask_release.app_env import parse
-from tests.helpers import ALONE, DEFAULTS, ROOT, SPREAD, data, settings_of
+from tests.helpers import ALONE, DEFAULTS, SPREAD, data, settings_of
 
 
 def test_every_setting_has_a_one_line_comment():
-    with open(os.path.join(ROOT, "core", "defaults.py")) as handle:
+    with open(DECLARATIONS) as handle:
         assignments = [line for line in handle if re.match(r'^[a-z_]+(: "[a-z]+")? = ', line)]
     assert len(assignments) == len(DEFAULTS)
     assert all("  # " in line for line in assignments), [line for line in assignments if "  # " not in line]

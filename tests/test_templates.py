@@ -8,9 +8,9 @@ import subprocess
 import sys
 from dataclasses import fields
 
-from core.program_config import derived, program_config
-from core.render import render_text
-from core.tls import Certificate
+from core.glue.render import render_text
+from core.plan.tls import Certificate
+from core.settings.program_config import derived, program_config
 from flask_release.config import Config
 from tests.helpers import SPREAD, settings_of
 

@@ -13,10 +13,10 @@ import subprocess
 import sys
 import threading
 
-from core import environment
-from core.backup_settings import backup_secret_names, repository_with_credentials
-from core.environment import OPERATOR
-from core.setting_names import declared
+from core.settings import environment
+from core.settings.backup_settings import backup_secret_names, repository_with_credentials
+from core.settings.environment import OPERATOR
+from core.settings.names import declared
 from flask_release.cli import history_line
 from flask_release.config import Paths, build_user_for
 from flask_release.run import SAFE_PATH

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from core import environment
+from core.settings import environment
 from testbed import local_server, repos
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -1,5 +1,5 @@
 """docs/settings.md, the settings reference, made from the settings' declarations: each line of
-core/defaults.py that sets a name (its default, its comment). `python -m tools.settings_reference`
+core/settings/defaults.py that sets a name (its default, its comment). `python -m tools.settings_reference`
 writes it; tests/test_setting_names.py fails when it is stale."""
 
 import ast
@@ -8,11 +8,12 @@ import os
 import sys
 import tokenize
 
-from core.render import render_text
-from core.setting_names import DEFAULTS, HERE
+from core import ROOT
+from core.glue.render import render_text
+from core.settings.names import DEFAULTS
 
-REFERENCE = os.path.join(HERE, "docs", "settings.md")
-KINDS = {"count": " (a positive whole number)", "flag": " (True or False)"}  # the rules of core.checks
+REFERENCE = os.path.join(ROOT, "docs", "settings.md")
+KINDS = {"count": " (a positive whole number)", "flag": " (True or False)"}  # the rules of core.settings.checks
 
 
 def declarations(text):
@@ -45,7 +46,7 @@ def main():
     os.makedirs(os.path.dirname(REFERENCE), exist_ok=True)
     with open(REFERENCE, "w") as handle:
         handle.write(reference())
-    print(f"wrote {os.path.relpath(REFERENCE, HERE)}")
+    print(f"wrote {os.path.relpath(REFERENCE, ROOT)}")
     return 0
 
 

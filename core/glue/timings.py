@@ -9,7 +9,7 @@ import time
 
 from pyinfra.api.state import BaseStateCallback
 
-from core.environment import TIMINGS_FILE
+from core.settings.environment import TIMINGS_FILE
 
 
 class Timings(BaseStateCallback):

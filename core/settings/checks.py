@@ -5,14 +5,14 @@ import os
 import re
 import shlex
 
-from core.app_settings import app_settings_problems
-from core.backup_settings import offsite_problems
-from core.environment import HOSTS, ROLE_HOSTS
-from core.hooks import hook_problems
-from core.hostnames import is_ip
-from core.setting_names import of_kind
-from core.values import URL_USERINFO, has_credentials, is_safe_path, is_whole
-from core.web_checks import web_problems
+from core.settings.app_settings import app_settings_problems
+from core.settings.backup_settings import offsite_problems
+from core.settings.environment import HOSTS, ROLE_HOSTS
+from core.settings.hooks import hook_problems
+from core.settings.hostnames import is_ip
+from core.settings.names import of_kind
+from core.settings.values import URL_USERINFO, has_credentials, is_safe_path, is_whole
+from core.settings.web_checks import web_problems
 from flask_release.config import build_user_for
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,31}$")
@@ -30,7 +30,7 @@ TAKEN = {
     "db_name": {"mysql", "information_schema", "performance_schema", "sys", "test"},
     "db_user": {"root", "mysql", "mariadb", "debian_sys_maint", "public"},
 }
-POSITIVE_INTEGERS = of_kind("count")  # declared so in core/defaults.py
+POSITIVE_INTEGERS = of_kind("count")  # declared so in core/settings/defaults.py
 BOOLEANS = of_kind("flag")
 
 
@@ -58,7 +58,7 @@ def problems(data):
             not IDENTIFIER.match(value) or value not in taken,
             setting,
             "is taken by the system (or MariaDB) on a "
-            "Debian server: choose a name of the app's own, e.g. the default of core/defaults.py.",
+            "Debian server: choose a name of the app's own, e.g. the default of core/settings/defaults.py.",
         )
     need(
         re.match(r"^[A-Za-z_][\w.]*(:[A-Za-z_]\w*(\(\))?)?$", str(data.get("app_module") or "")),

@@ -3,11 +3,11 @@ record of its releases, the certificates, and whether it is as the last good dep
 
 from pyinfra import host
 
-from core import converged
-from core.hostnames import is_ip
-from core.per_host import once_per_host
-from core.settings import settings
-from core.tls import certificate_for
+from core.plan import converged
+from core.plan.per_host import once_per_host
+from core.plan.tls import certificate_for
+from core.settings.hostnames import is_ip
+from core.settings.resolved import settings
 from facts.host import HostState
 
 MODES = ("letsencrypt", "self-signed")

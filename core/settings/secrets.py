@@ -19,10 +19,10 @@ from pyinfra import logger
 from pyinfra.api import StringCommand
 from pyinfra.api.exceptions import PyinfraError
 
-from core import environment
-from core.host_state import host_state
-from core.roles import host_named, roles
-from core.settings import settings
+from core.plan.host_state import host_state
+from core.settings import environment
+from core.settings.resolved import settings
+from core.settings.roles import host_named, roles
 
 # Printable ASCII but space, quotes, backslash and $: what .env files, URLs and MariaDB's option
 # files all keep as it is.

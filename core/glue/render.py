@@ -7,7 +7,9 @@ import os
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")
+from core import ROOT
+
+TEMPLATES = os.path.join(ROOT, "templates")
 _environment = Environment(
     loader=FileSystemLoader(TEMPLATES),
     undefined=StrictUndefined,

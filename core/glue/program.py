@@ -5,7 +5,9 @@ import io
 import os
 import zipfile
 
-PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "flask_release")
+from core import ROOT
+
+PACKAGE = os.path.join(ROOT, "flask_release")
 # -I: root's program ignores PYTHON* variables and the user's site-packages
 SHEBANG = b"#!/usr/bin/python3 -I\n"
 

@@ -1,13 +1,13 @@
-"""Whether a host is as the last good deploy left it, and is to stay so (core/converged.py)."""
+"""Whether a host is as the last good deploy left it, and is to stay so (core/plan/converged.py)."""
 
 from pyinfra import host, logger
 
-from core import converged as record
-from core.host_state import certificate_ready, host_state
-from core.roles import host_named
-from core.secrets import app_secrets
-from core.settings import settings
-from core.source import plan
+from core.plan import converged as record
+from core.plan.host_state import certificate_ready, host_state
+from core.plan.source import plan
+from core.settings.resolved import settings
+from core.settings.roles import host_named
+from core.settings.secrets import app_secrets
 
 
 def converged():

@@ -1,6 +1,6 @@
 """Each host's settings, resolved once into one object that the tasks and templates read.
 
-From core/defaults.py, group_data/all.py, inventory.py and --data (checked by the preflight before any
+From core/settings/defaults.py, group_data/all.py, inventory.py and --data (checked by the preflight before any
 connection), plus what the host's roles and facts decide: its gunicorn address, the database
 address, the workers, where the health check goes, the pip options."""
 
@@ -12,20 +12,20 @@ from dataclasses import dataclass
 
 from pyinfra import host
 
-from core.app_settings import plain_settings, secret_names
-from core.backup_settings import backup_path_list, backup_secret_names, sftp_target
-from core.checks import is_git_url
-from core.hooks import hook_commands
-from core.hostnames import is_ip, server_names
-from core.roles import DB_PORT, Roles, roles
-from core.system import debian_release
+from core import ROOT
+from core.glue.system import debian_release
+from core.settings.app_settings import plain_settings, secret_names
+from core.settings.backup_settings import backup_path_list, backup_secret_names, sftp_target
+from core.settings.checks import is_git_url
+from core.settings.hooks import hook_commands
+from core.settings.hostnames import is_ip, server_names
+from core.settings.roles import DB_PORT, Roles, roles
 from flask_release.config import Paths, build_user_for
 from flask_release.identity import pip_key
 
-HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LETSENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
 # Constraints that ship with the package, by repository (owner/name on any git host).
-KNOWN_CONSTRAINTS = {"dbwebb-se/microblog": os.path.join(HERE, "constraints", "dbwebb-se-microblog.txt")}
+KNOWN_CONSTRAINTS = {"dbwebb-se/microblog": os.path.join(ROOT, "constraints", "dbwebb-se-microblog.txt")}
 _cache = {}
 
 

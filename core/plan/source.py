@@ -12,10 +12,10 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pyinfra import logger
 from pyinfra.api.exceptions import PyinfraError
 
-from core.checks import is_git_url
-from core.host_state import host_state
-from core.per_host import once_per_host
-from core.settings import settings
+from core.plan.host_state import host_state
+from core.plan.per_host import once_per_host
+from core.settings.checks import is_git_url
+from core.settings.resolved import settings
 from facts.git import RemoteRefs, RepositoryRefs
 from flask_release.identity import (
     REF_FORMAT,

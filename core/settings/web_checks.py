@@ -1,9 +1,9 @@
 """Checks of the settings the web side reads: the site's names, gunicorn's address, the health
-check, nginx's values, TLS. Part of core.checks.problems."""
+check, nginx's values, TLS. Part of core.settings.checks.problems."""
 
 import re
 
-from core.hostnames import is_dns_name, is_ip, is_public_dns_name, server_names
+from core.settings.hostnames import is_dns_name, is_ip, is_public_dns_name, server_names
 
 TLS_MODES = ("letsencrypt", "self-signed", "off")
 

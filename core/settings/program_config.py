@@ -5,8 +5,8 @@ name, but the few that the host's place in the layout decides (DERIVED)."""
 import json
 from dataclasses import fields
 
-from core.checks import is_git_url
-from core.tls import certificate_for
+from core.plan.tls import certificate_for
+from core.settings.checks import is_git_url
 from flask_release.config import Config
 
 

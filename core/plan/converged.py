@@ -14,10 +14,10 @@ import pkgutil
 import shlex
 from dataclasses import asdict
 
-from core.managed import Managed
-from core.tls import certificate_for
+from core import ROOT
+from core.plan.managed import Managed
+from core.plan.tls import certificate_for
 
-HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The deploy's own code: a new version of it may ensure more than the last one did.
 CODE = ("deploy.py", "core", "facts", "operations", "tasks", "templates", "constraints", "flask_release", "group_data")
 APT_STAMP = "/var/lib/apt/periodic/update-success-stamp"  # pyinfra's apt.update reads its age
@@ -27,25 +27,25 @@ def code_digest():
     digest = hashlib.sha256()
     for top in CODE:
         found = (
-            [os.path.join(HERE, top)]
-            if os.path.isfile(os.path.join(HERE, top))
+            [os.path.join(ROOT, top)]
+            if os.path.isfile(os.path.join(ROOT, top))
             else sorted(
                 os.path.join(folder, name)
-                for folder, _, names in os.walk(os.path.join(HERE, top))
+                for folder, _, names in os.walk(os.path.join(ROOT, top))
                 for name in names
                 if not name.endswith(".pyc")
             )
         )
         for path in found:
             with open(path, "rb") as handle:
-                digest.update(os.path.relpath(path, HERE).encode() + b"\0" + handle.read())
+                digest.update(os.path.relpath(path, ROOT).encode() + b"\0" + handle.read())
     return digest.hexdigest()
 
 
 def desired_digest(s):
     """What this host is to be: its settings, the files the settings name on this machine, and
     the deploy's own code. (Not the secrets, not even hashed: the record
-    is printed at -vvv. New secrets are told apart otherwise: core.secrets.Secrets.new.)"""
+    is printed at -vvv. New secrets are told apart otherwise: core.settings.secrets.Secrets.new.)"""
     contents = []
     for path in [s.acme_ca_bundle] if s.acme_ca_bundle else []:
         with open(os.path.expanduser(path), "rb") as handle:
@@ -56,7 +56,7 @@ def desired_digest(s):
 
 def managed(s):
     """Everything the tasks ensure on this host, as each declares it (its `manages`)."""
-    # imported here: the tasks read core.host_state, which reads this module
+    # imported here: the tasks read core.plan.host_state, which reads this module
     import tasks
 
     modules = [importlib.import_module(f"tasks.{info.name}") for info in pkgutil.iter_modules(tasks.__path__)]

@@ -1,4 +1,4 @@
-"""The names a host's data may hold, and a typo named: the settings declared in core/defaults.py,
+"""The names a host's data may hold, and a typo named: the settings declared in core/settings/defaults.py,
 and pyinfra's own (its SSH connector's `ssh_*`, its arguments `_*`, the inventory's
 `private_address`). Any other name in `--data`, in inventory.py or in a group_data file
 (all.py included) is refused before connecting, with the nearest setting's name."""
@@ -8,15 +8,15 @@ import os
 import runpy
 import types
 
-from core import environment
+from core import ROOT
+from core.settings import environment
 
-HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULTS = os.path.join(HERE, "core", "defaults.py")
-INVENTORY_NAMES = ("private_address",)  # core.environment's (a host's address on the private network)
+DEFAULTS = os.path.join(ROOT, "core", "settings", "defaults.py")
+INVENTORY_NAMES = ("private_address",)  # core.settings.environment's (a host's address on the private network)
 
 
 def declared():
-    """{name: default} of every setting (core/defaults.py)."""
+    """{name: default} of every setting (core/settings/defaults.py)."""
     values = runpy.run_path(DEFAULTS)
     return {
         name: value
@@ -26,7 +26,7 @@ def declared():
 
 
 def of_kind(kind):
-    """The settings declared of `kind` (`name: "count" = 5` in core/defaults.py)."""
+    """The settings declared of `kind` (`name: "count" = 5` in core/settings/defaults.py)."""
     return sorted(name for name, found in runpy.run_path(DEFAULTS)["__annotations__"].items() if found == kind)
 
 

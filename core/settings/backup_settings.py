@@ -2,15 +2,15 @@
 BACKUP_PASSWORD and credentials (`backup_secrets`), `backup_ssh_key` and `backup_ssh_host_key` for
 an sftp: one, the app's
 own folders copied with each dump (`backup_paths`), the retention off-site (`backup_offsite_keep`)
-and where failures are told (`alert_url`). Part of core.checks.problems."""
+and where failures are told (`alert_url`). Part of core.settings.checks.problems."""
 
 import os
 import re
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from core import environment
-from core.app_settings import NAME
-from core.values import has_credentials, is_safe_path, is_whole
+from core.settings import environment
+from core.settings.app_settings import NAME
+from core.settings.values import has_credentials, is_safe_path, is_whole
 
 # restic's backends this deploy knows; a path is a repository on the server's own disk
 BACKENDS = ("sftp:", "rest:http://", "rest:https://", "s3:", "b2:", "azure:", "gs:", "swift:", "rclone:", "/")

@@ -1,0 +1,2 @@
+"""pyinfra's side: callbacks, timings, templates rendered, the release program built, the Debian
+release read."""
