@@ -8,8 +8,10 @@ import subprocess
 import sys
 
 from core.settings import environment
-from core.settings.names import declared, unknown_problems
+from core.settings.kinds import KINDS
+from core.settings.names import declared, declared_kinds, unknown_problems
 from testbed.servers import PYINFRA, ROOT
+from tests.helpers import settings_of
 from tools import settings_reference
 
 HOST = "192.0.2.1"
@@ -114,3 +116,38 @@ def test_pyinfra_reads_every_default_through_group_data_all():
         [sys.executable, "-c", READ_DEFAULTS], cwd=ROOT, env=variables, capture_output=True, text=True, check=True
     )
     assert json.loads(found.stdout.splitlines()[-1]) == sorted(declared())
+
+
+def test_each_default_keeps_the_rule_of_its_kind_and_each_setting_is_an_attribute():
+    defaults, kinds = declared(), declared_kinds()
+    assert set(kinds.values()) <= set(KINDS) and set(kinds) <= set(defaults)
+    assert [
+        name for name, kind in kinds.items() if defaults[name] is not None and not KINDS[kind].check(defaults[name])
+    ] == []
+    s = settings_of()
+    assert all(hasattr(s, name) for name in defaults)  # a new setting needs no line in core/settings/resolved.py
+    assert s.backup_time == "03:30" and s.releases_keep == 5
+
+
+def test_a_host_named_in_an_ssh_config_takes_its_address_port_user_and_key(tmp_path, monkeypatch):
+    config = tmp_path / "ssh_config"
+    config.write_text(
+        "Host blog\n  HostName 192.0.2.7\n  Port 2200\n  User admin\n  IdentityFile ~/keys/blog\n"
+        f"  UserKnownHostsFile {tmp_path / 'known'}\n"
+    )
+    settings = tmp_path / "blog.py"
+    settings.write_text("app_name = 'blog'\n")
+    for name in (*environment.HOST_VARIABLES, environment.SSH_USER, environment.SSH_KEY, environment.SSH_PORT):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv(environment.SSH_KNOWN_HOSTS, raising=False)
+    monkeypatch.setenv(environment.HOSTS, "blog,192.0.2.9:2222=10.0.0.9")
+    monkeypatch.setenv(environment.SSH_CONFIG, str(config))
+    monkeypatch.setenv(environment.SETTINGS_FILE, str(settings))
+    (name, blog), (_, other) = environment.servers_by_role()["web"]
+    assert name == "blog" and blog["ssh_hostname"] == "192.0.2.7" and blog["ssh_port"] == 2200
+    assert blog["ssh_user"] == "admin" and blog["_sudo"] and blog["ssh_key"] == os.path.expanduser("~/keys/blog")
+    assert blog["ssh_known_hosts_file"] == str(tmp_path / "known") and blog["app_name"] == "blog"
+    assert other["ssh_hostname"] == "192.0.2.9" and other["ssh_port"] == 2222 and other["ssh_user"] == "root"
+    assert other["private_address"] == "10.0.0.9" and other["app_name"] == "blog"
+    monkeypatch.setenv(environment.SSH_USER, "deployer")  # the variables over the file, as ssh's options
+    assert environment.servers_by_role()["app"][0][1]["ssh_user"] == "deployer"

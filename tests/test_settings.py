@@ -19,7 +19,7 @@ from tests.helpers import ALONE, DEFAULTS, SPREAD, data, settings_of
 
 def test_every_setting_has_a_one_line_comment():
     with open(DECLARATIONS) as handle:
-        assignments = [line for line in handle if re.match(r'^[a-z_]+(: "[a-z]+")? = ', line)]
+        assignments = [line for line in handle if re.match(r'^[a-z_]+(: "[a-z_]+")? = ', line)]
     assert len(assignments) == len(DEFAULTS)
     assert all("  # " in line for line in assignments), [line for line in assignments if "  # " not in line]
 

@@ -1,19 +1,22 @@
-"""docs/settings.md, the settings reference, made from the settings' declarations: each line of
-core/settings/defaults.py that sets a name (its default, its comment). `python -m tools.settings_reference`
+"""docs/settings.md, the settings reference, made from the declarations: each line of
+core/settings/defaults.py that sets a name (its default, its kind, its comment), and each
+environment variable of core/settings/environment.py. `python -m tools.settings_reference`
 writes it; tests/test_setting_names.py fails when it is stale."""
 
 import ast
 import io
 import os
+import re
 import sys
 import tokenize
 
 from core import ROOT
 from core.glue.render import render_text
+from core.settings import environment
+from core.settings.kinds import KINDS
 from core.settings.names import DEFAULTS
 
 REFERENCE = os.path.join(ROOT, "docs", "settings.md")
-KINDS = {"count": " (a positive whole number)", "flag": " (True or False)"}  # the rules of core.settings.checks
 
 
 def declarations(text):
@@ -37,9 +40,17 @@ def declarations(text):
     return found
 
 
+def variables():
+    """[(variable, what it is)] of each environment variable named in core/settings/environment.py."""
+    with open(environment.__file__) as handle:
+        found = declarations(handle.read())
+    return [(ast.literal_eval(value), doc) for _, value, doc, _ in found if re.match(r'^"[A-Z_]+"$', value) and doc]
+
+
 def reference():
     with open(DEFAULTS) as handle:
-        return render_text("settings-reference.md.j2", None, rows=declarations(handle.read()), KINDS=KINDS)
+        rows = declarations(handle.read())
+    return render_text("settings-reference.md.j2", None, rows=rows, KINDS=KINDS, variables=variables())
 
 
 def main():

@@ -8,10 +8,10 @@ import shlex
 from core.settings.app_settings import app_settings_problems
 from core.settings.backup_settings import offsite_problems
 from core.settings.environment import HOSTS, ROLE_HOSTS
-from core.settings.hooks import hook_problems
 from core.settings.hostnames import is_ip
-from core.settings.names import of_kind
-from core.settings.values import URL_USERINFO, has_credentials, is_safe_path, is_whole
+from core.settings.kinds import kind_problems
+from core.settings.names import declared, declared_kinds
+from core.settings.values import URL_USERINFO, has_credentials, is_safe_path
 from core.settings.web_checks import web_problems
 from flask_release.config import build_user_for
 
@@ -30,8 +30,6 @@ TAKEN = {
     "db_name": {"mysql", "information_schema", "performance_schema", "sys", "test"},
     "db_user": {"root", "mysql", "mariadb", "debian_sys_maint", "public"},
 }
-POSITIVE_INTEGERS = of_kind("count")  # declared so in core/settings/defaults.py
-BOOLEANS = of_kind("flag")
 
 
 def is_git_url(repo):
@@ -84,7 +82,6 @@ def problems(data):
         "app_user's (lowercase letters, digits and _, at most 32; None makes <app_user>_build).",
     )
     app_settings_problems(data, need)
-    hook_problems(data, need)
     offsite_problems(data, need)
     db_host = data.get("db_host")
     need(
@@ -92,41 +89,16 @@ def problems(data):
         "db_host",
         "must be the external database's host name or IP address, or None for the inventory's db host.",
     )
-    need(is_whole(data.get("db_port"), 1, 65535), "db_port", "must be a port number.")
-    need(
-        re.match(r"^([01]\d|2[0-3]):[0-5]\d$", str(data.get("backup_time"))),
-        "backup_time",
-        "must be a time of day, HH:MM, e.g. 03:30.",
-    )
     need(
         is_safe_path(data.get("flask_app") or "", absolute=False) and not str(data.get("flask_app")).startswith("-"),
         "flask_app",
         "must be the app's module or file in the release, e.g. microblog.py.",
     )
     web_problems(data, need)
-    _numbers(data, need)
+    kind_problems(data, declared_kinds(), declared(), need)
     _paths(data, need)
     _source(data, need)
     return found
-
-
-def _numbers(data, need):
-    need(
-        data.get("workers") is None or is_whole(data.get("workers")),
-        "workers",
-        "must be a positive whole number, or None for 2 per CPU core.",
-    )
-    for setting in POSITIVE_INTEGERS:
-        need(is_whole(data.get(setting)), setting, "must be a positive whole number.")
-    need(is_whole(data.get("apt_cache_seconds"), low=0), "apt_cache_seconds", "must be a whole number of seconds.")
-    need(
-        is_whole(data.get("health_check_max_status"), 200, 599),
-        "health_check_max_status",
-        "must be an HTTP status from 200 to 599 (the highest that counts as healthy).",
-    )
-    need(is_whole(data.get("public_https_port"), 1, 65535), "public_https_port", "must be a port number.")
-    for setting in BOOLEANS:
-        need(isinstance(data.get(setting), bool), setting, "must be True or False.")
 
 
 def _paths(data, need):
@@ -135,19 +107,6 @@ def _paths(data, need):
         "static_path",
         "must stay inside the release: a relative path without .., e.g. app/static.",
     )
-    for setting in ("log_dir", "acme_webroot"):
-        need(
-            data.get(setting) is None or is_safe_path(data.get(setting), absolute=True),
-            setting,
-            "must be an absolute folder path without .., e.g. /var/log/app.",
-        )
-    for setting in ("pip_constraints", "acme_ca_bundle", "maintenance_page"):
-        value = data.get(setting)
-        need(
-            not value or os.path.isfile(os.path.expanduser(str(value))),
-            setting,
-            "is not a file on this machine: give the path of the local file.",
-        )
     try:
         shlex.split(str(data.get("pip_extra_args") or ""))
     except ValueError as error:

@@ -10,22 +10,24 @@ import types
 import paramiko
 from dotenv import load_dotenv
 
-HOSTS = "DEPLOY_HOSTS"  # hosts holding every role not listed below
-ROLE_HOSTS = {"web": "DEPLOY_WEB_HOSTS", "app": "DEPLOY_APP_HOSTS", "db": "DEPLOY_DB_HOST"}
-SSH_USER = "DEPLOY_SSH_USER"
-SSH_KEY = "DEPLOY_SSH_KEY"
-SSH_PORT = "DEPLOY_SSH_PORT"
-SSH_KNOWN_HOSTS = "DEPLOY_SSH_KNOWN_HOSTS"
-SSH_CONFIG = "DEPLOY_SSH_CONFIG"  # an ssh_config file whose Host entries the hosts may name
-SETTINGS_FILE = "DEPLOY_SETTINGS"  # a settings file (Python, like group_data/all.py) every host takes
+# Each variable: NAME = "VARIABLE"  # what it is (docs/settings.md lists them from these lines).
+HOSTS = "DEPLOY_HOSTS"  # hosts holding every role the three below do not give (one host: the whole stack)
+WEB_HOSTS = "DEPLOY_WEB_HOSTS"  # web hosts (nginx, TLS), comma-separated; default DEPLOY_HOSTS
+APP_HOSTS = "DEPLOY_APP_HOSTS"  # app hosts (gunicorn, releases; the first migrates); default DEPLOY_HOSTS
+DB_HOST = "DEPLOY_DB_HOST"  # the database host, one; default DEPLOY_HOSTS
+SSH_USER = "DEPLOY_SSH_USER"  # the SSH user; default root (any other user needs sudo)
+SSH_KEY = "DEPLOY_SSH_KEY"  # the SSH private key file; default your SSH agent's keys
+SSH_PORT = "DEPLOY_SSH_PORT"  # the SSH port of every host; default 22 (or ADDRESS:PORT per host)
+SSH_KNOWN_HOSTS = "DEPLOY_SSH_KNOWN_HOSTS"  # host keys, new ones added at first contact; default ~/.ssh/known_hosts
+SSH_CONFIG = "DEPLOY_SSH_CONFIG"  # an ssh_config file: a host named as its Host takes its address, port, user, key
+SETTINGS_FILE = "DEPLOY_SETTINGS"  # a settings file (Python, as group_data/all.py) every host takes over group_data's
 TIMINGS_FILE = "DEPLOY_TIMINGS"  # a file for each operation's seconds (JSON; the benchmarks read it)
-APP_REPO = "APP_REPO"  # the local server's `repo`
-SECRET_KEY = "SECRET_KEY"  # noqa: S105 (the variable's name, not a secret)
-DB_PASSWORD = "DB_PASSWORD"  # noqa: S105 (the variable's name, not a secret)
-# The servers' package index with its credentials: kept on the app hosts like the secrets, given
-# to pip in root's pip.conf, never in a command line or a world-readable file.
-PIP_INDEX_URL = "DEPLOY_PIP_INDEX_URL"
-BACKUP_PASSWORD = "BACKUP_PASSWORD"  # noqa: S105 (the variable's name): the off-site repository's, never generated
+APP_REPO = "APP_REPO"  # the local server's `repo` (default: the sample app)
+SECRET_KEY = "SECRET_KEY"  # secret: the app's; made on the first deploy when not given, then kept on the server
+DB_PASSWORD = "DB_PASSWORD"  # secret: db_user's password; generated likewise (required with db_host)
+PIP_INDEX_URL = "DEPLOY_PIP_INDEX_URL"  # secret: a package index with its credentials, kept in root's pip.conf alone
+BACKUP_PASSWORD = "BACKUP_PASSWORD"  # secret: the off-site repository's password, never generated
+ROLE_HOSTS = {"web": WEB_HOSTS, "app": APP_HOSTS, "db": DB_HOST}
 HOST_VARIABLES = (HOSTS, *ROLE_HOSTS.values())
 OPERATOR = f"{getpass.getuser()}@{socket.gethostname()}"  # who deploys, for the servers' history
 
@@ -72,7 +74,12 @@ def settings_file():
         return {}
     if not os.path.isfile(os.path.expanduser(path)):
         raise ValueError(f"{SETTINGS_FILE}: {path!r} is not a file: give the path of a settings file (Python).")
-    values = runpy.run_path(os.path.expanduser(path))
+    return settings_in(os.path.expanduser(path))
+
+
+def settings_in(path):
+    """{name: value} of what a settings file (Python: NAME = VALUE lines) sets, imports left out."""
+    values = runpy.run_path(path)
     return {
         name: value
         for name, value in values.items()

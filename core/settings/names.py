@@ -6,7 +6,6 @@ and pyinfra's own (its SSH connector's `ssh_*`, its arguments `_*`, the inventor
 import difflib
 import os
 import runpy
-import types
 
 from core import ROOT
 from core.settings import environment
@@ -17,17 +16,12 @@ INVENTORY_NAMES = ("private_address",)  # core.settings.environment's (a host's 
 
 def declared():
     """{name: default} of every setting (core/settings/defaults.py)."""
-    values = runpy.run_path(DEFAULTS)
-    return {
-        name: value
-        for name, value in values.items()
-        if not name.startswith("_") and not isinstance(value, types.ModuleType | types.FunctionType | type)
-    }
+    return environment.settings_in(DEFAULTS)
 
 
-def of_kind(kind):
-    """The settings declared of `kind` (`name: "count" = 5` in core/settings/defaults.py)."""
-    return sorted(name for name, found in runpy.run_path(DEFAULTS)["__annotations__"].items() if found == kind)
+def declared_kinds():
+    """{name: kind} of the settings declared of a kind (`name: "count" = 5`; core/settings/kinds.py)."""
+    return dict(runpy.run_path(DEFAULTS)["__annotations__"])
 
 
 def is_pyinfras(name):

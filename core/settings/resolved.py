@@ -1,8 +1,10 @@
 """Each host's settings, resolved once into one object that the tasks and templates read.
 
-From core/settings/defaults.py, group_data/all.py, inventory.py and --data (checked by the preflight before any
-connection), plus what the host's roles and facts decide: its gunicorn address, the database
-address, the workers, where the health check goes, the pip options."""
+From core/settings/defaults.py, group_data/all.py, inventory.py and --data (checked by the
+preflight before any connection). Every declared setting is an attribute of its name, as given
+(a new setting needs no line here); the fields below are those the host's roles and facts decide
+or that take another shape: its gunicorn address, the database address, the workers, where the
+health check goes, the pip options."""
 
 import io
 import os
@@ -19,6 +21,7 @@ from core.settings.backup_settings import backup_path_list, backup_secret_names,
 from core.settings.checks import is_git_url
 from core.settings.hooks import hook_commands
 from core.settings.hostnames import is_ip, server_names
+from core.settings.names import declared
 from core.settings.roles import DB_PORT, Roles, roles
 from flask_release.config import Paths, build_user_for
 from flask_release.identity import pip_key
@@ -31,83 +34,53 @@ _cache = {}
 
 @dataclass(frozen=True)
 class Settings:
+    given: tuple  # ((name, value), ...) of every declared setting, as given: each an attribute too
     name: str  # the host's
     debian: int  # its Debian release: 12 (bookworm) or 13 (trixie)
     python: str  # its python3's version, which every release's venv runs
     ssh_port: int  # the port the deploy connects to (the firewall keeps it open)
     roles: Roles
     paths: Paths
-    app_name: str
-    app_user: str
     build_user: str
-    app_module: str
-    flask_app: str
-    migrations: str  # auto, on, off
     gunicorn_requirement: str  # gunicorn==VERSION, for a venv whose app names no gunicorn
     app_env: tuple  # ((name, value), ...): more plain settings in the app's .env
     app_secrets: tuple  # names of more secrets, kept on the server like SECRET_KEY
-    repo: str
-    ref: str | None
-    domain: str
     server_names: tuple
     workers: int
     gunicorn_host: str  # where this host's gunicorn listens: loopback, or its private address
     gunicorn_ports: tuple  # the blue and the green gunicorn's ports: `bind`'s and the next
     forwarded_allow_ips: str  # the web hosts, whose X-Forwarded-* headers gunicorn believes
     upstream: tuple  # (app host, its gunicorn address) of every app host, for nginx
-    upstream_max_fails: int
-    upstream_fail_timeout: str
-    expose_upstream_addr: bool
-    rolling_batch_size: int
-    db_name: str
-    db_user: str
     db_address: str  # where the app reaches MariaDB: the db host, or the external one (db_host)
     db_port: int
-    db_lock_wait_seconds: int
     log_dir: str
     static_path: str  # the app's static folder in a release
     static_from_disk: bool  # this web host holds the one release: nginx serves /static from disk
     pip_options: tuple  # as the release program gives them to pip
     pip_constraints: str | None  # the local file shipped to the server
     pip_key: str
-    apt_cache_seconds: int
-    acme_webroot: str
-    client_max_body_size: str
     nginx_extra_directives: str
-    tls: str
-    acme_email: str | None
     acme_directory: str
-    acme_ca_bundle: str | None
-    hsts: bool
-    public_https_port: int
-    releases_keep: int
-    backups_keep: int
     site_url: str | None  # this web host's nginx, which the health check goes through (Host: health_host)
     nginx_upstream_link: str | None  # the link the release program flips, when nginx fronts this host alone
     health_path: str
     health_host: str
-    health_check_max_status: int
-    health_check_seconds: int
-    release_lock_seconds: int
-    git_timeout_seconds: int
-    build_timeout_seconds: int
-    migrate_timeout_seconds: int
-    firewall: bool
     hooks_before_migrate: tuple  # ((argv), ...) run in a new release before its migration
     hooks_after_switch: tuple  # ((argv), ...) run in a release once it serves
-    backups_nightly_keep: int
-    maintenance_for_breaking_migrations: bool
-    backup_time: str  # HH:MM of the nightly dump
     maintenance_page: str | None  # the local HTML file of the 503 page; None: the template
     server_addresses: tuple  # every host's private address: their requests pass maintenance
-    backup_repository: str | None  # restic repository every dump goes to (credentials in root's file alone)
     backup_admin_repository: str | None  # the same as this machine reaches it to forget snapshots
     backup_ssh_key: str | None  # the local private key of an sftp: repository
     backup_ssh_host_key: str | None  # its host's key (known_hosts lines); None: pinned at first contact
     backup_secrets: tuple  # names of the repository's credentials
     backup_paths: tuple  # folders of the app's shared folder copied with each dump
     backup_offsite_keep: tuple  # ((kind, count), ...) for restic forget --keep-<kind>
-    alert_url: str | None
+
+    def __getattr__(self, name):  # (asked only for what is no field or property)
+        given = dict(object.__getattribute__(self, "given"))
+        if name in given:
+            return given[name]
+        raise AttributeError(f"{name!r} is no setting (core/settings/defaults.py) and no field of Settings")
 
     @property
     def env_names(self):
@@ -194,24 +167,17 @@ def resolve(name, data, layout, cores, debian=12, python="3.11.2"):
     nginx = "http://127.0.0.1" if value("tls") == "off" else "https://127.0.0.1"
     gunicorn = f"gunicorn=={value('gunicorn_version')}"
     return Settings(
+        given=tuple((setting, value(setting)) for setting in declared()),
         name=name,
         debian=debian,
         python=python,
         ssh_port=value("ssh_port") or 22,
         roles=layout,
         paths=paths,
-        app_name=value("app_name"),
-        app_user=value("app_user"),
         build_user=paths.build_user,
-        app_module=value("app_module"),
-        flask_app=value("flask_app"),
-        migrations=value("migrations"),
         gunicorn_requirement=gunicorn,
         app_env=plain_settings(data),
         app_secrets=secret_names(data),
-        repo=value("repo"),
-        ref=value("ref"),
-        domain=value("domain"),
         server_names=names,
         workers=int(value("workers") or 2 * (cores if name in layout.app else 1)),
         gunicorn_host=layout.gunicorn_host(name, value("bind")),
@@ -220,57 +186,28 @@ def resolve(name, data, layout, cores, debian=12, python="3.11.2"):
         if layout.serves_other_hosts(name)
         else "127.0.0.1",
         upstream=layout.upstream(value("bind")),
-        upstream_max_fails=value("upstream_max_fails"),
-        upstream_fail_timeout=value("upstream_fail_timeout"),
-        expose_upstream_addr=value("expose_upstream_addr"),
-        rolling_batch_size=value("rolling_batch_size"),
-        db_name=value("db_name"),
-        db_user=value("db_user"),
         db_address=value("db_host") or layout.db_address,
         db_port=value("db_port") if value("db_host") else DB_PORT,
-        db_lock_wait_seconds=value("db_lock_wait_seconds"),
         log_dir=value("log_dir") or f"/var/log/{value('app_name')}",
         static_path=value("static_path").strip("/"),
         static_from_disk=layout.serves_static_itself(name),
         pip_options=options,
         pip_constraints=constraints,
         pip_key=pip_key(options, constraints_text, gunicorn),
-        apt_cache_seconds=value("apt_cache_seconds"),
-        acme_webroot=value("acme_webroot"),
-        client_max_body_size=value("client_max_body_size"),
         nginx_extra_directives=value("nginx_extra_directives") or "",
-        tls=value("tls"),
-        acme_email=value("acme_email"),
         acme_directory=LETSENCRYPT_STAGING if value("acme_staging") else value("acme_directory"),
-        acme_ca_bundle=value("acme_ca_bundle"),
-        hsts=value("hsts"),
-        public_https_port=value("public_https_port"),
-        releases_keep=value("releases_keep"),
-        backups_keep=value("backups_keep"),
         site_url=nginx if name in layout.web else None,
         nginx_upstream_link=f"/etc/nginx/{value('app_name')}/live.conf" if layout.serves_static_itself(name) else None,
         health_path=value("health_check_path"),
         health_host=names[0],
-        health_check_max_status=value("health_check_max_status"),
-        health_check_seconds=value("health_check_seconds"),
-        release_lock_seconds=value("release_lock_seconds"),
-        git_timeout_seconds=value("git_timeout_seconds"),
-        build_timeout_seconds=value("build_timeout_seconds"),
-        migrate_timeout_seconds=value("migrate_timeout_seconds"),
-        firewall=value("firewall"),
         hooks_before_migrate=hook_commands(value("hooks_before_migrate")),
         hooks_after_switch=hook_commands(value("hooks_after_switch")),
-        backups_nightly_keep=value("backups_nightly_keep"),
-        maintenance_for_breaking_migrations=value("maintenance_for_breaking_migrations"),
-        backup_time=value("backup_time"),
         maintenance_page=os.path.expanduser(value("maintenance_page")) if value("maintenance_page") else None,
         server_addresses=tuple(sorted({layout.address(each) for each in layout.hosts if is_ip(layout.address(each))})),
-        backup_repository=value("backup_repository"),
         backup_admin_repository=value("backup_admin_repository") or value("backup_repository"),
         backup_ssh_key=os.path.expanduser(value("backup_ssh_key")) if value("backup_ssh_key") else None,
         backup_ssh_host_key=value("backup_ssh_host_key").strip() + "\n" if value("backup_ssh_host_key") else None,
         backup_secrets=backup_secret_names(data),
         backup_paths=backup_path_list(data),
         backup_offsite_keep=tuple(sorted((value("backup_offsite_keep") or {}).items())),
-        alert_url=value("alert_url"),
     )

@@ -15,11 +15,6 @@ def web_problems(data, need):
 
 
 def _site(data, need):
-    need(
-        is_dns_name(str(data.get("domain") or "")),
-        "domain",
-        "is not a valid DNS name: set it to the site's name, e.g. blog.example.org.",
-    )
     given = data.get("server_names")
     need(
         given is None or isinstance(given, (str, list, tuple)),
@@ -33,31 +28,16 @@ def _site(data, need):
         f"holds {', '.join(map(repr, bad))}, not host names: list DNS names (or IP "
         "addresses), e.g. --data server_names=blog.example.org,www.blog.example.org.",
     )
-    host, _, port = str(data.get("bind") or "").rpartition(":")
-    need(
-        host and port.isdigit() and 0 < int(port) < 65536 and re.match(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)$", host),
-        "bind",
-        "must be host:port with a numeric port, e.g. 127.0.0.1:8000.",
-    )
     need(
         not data.get("private_address") or is_ip(str(data.get("private_address"))),
         "private_address",
         "must be an IP address.",
     )
+    host, _, port = str(data.get("bind") or "").rpartition(":")
     need(
-        re.match(r"^/[A-Za-z0-9._~!$&'()*+,;=:@/?%-]*$", str(data.get("health_check_path") or "")),
-        "health_check_path",
-        "must be a URL path starting with /, e.g. / or /health.",
-    )
-    need(
-        re.match(r"^\d+(ms|s|m|h)?$", str(data.get("upstream_fail_timeout"))),
-        "upstream_fail_timeout",
-        "must be an nginx time, e.g. 10s.",
-    )
-    need(
-        re.match(r"^\d+[kKmMgG]?$", str(data.get("client_max_body_size"))),
-        "client_max_body_size",
-        "must be an nginx size, e.g. 10m.",
+        host and port.isdigit() and 0 < int(port) < 65536 and re.match(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)$", host),
+        "bind",
+        "must be host:port with a numeric port, e.g. 127.0.0.1:8000.",
     )
 
 
@@ -79,4 +59,3 @@ def _tls(data, need):
             f"(server names {', '.join(private)}) is not a public DNS name, so no ACME CA can "
             'validate it: set the site\'s public name, or use tls = "self-signed" (or "off").',
         )
-    need(re.match(r"^https://\S+$", str(data.get("acme_directory") or "")), "acme_directory", "must be an https URL.")
