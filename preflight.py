@@ -20,7 +20,7 @@ from core.settings import environment
 from core.settings.app_settings import secret_names
 from core.settings.checks import problems, roles_problems
 from core.settings.names import inventory_sources, unknown_problems
-from core.settings.roles import ROLES, private_address
+from core.settings.roles import layouts, private_address
 from core.settings.secrets import secret_problems
 from flask_release.config import build_user_for
 
@@ -62,14 +62,13 @@ def before_connecting(inventory, ssh=True):
     if found:
         raise PreflightFailed("Settings need fixing before anything changes:\n  - " + "\n  - ".join(found))
     hosts = list(inventory)
-    roles = {role: [member.name for member in inventory.get_group(role, [])] for role in ROLES}
-    if not any(roles.values()):
-        roles = {role: [member.name for member in hosts] for role in ROLES}
     external_db = any(member.data.get("db_host") for member in hosts)
-    if external_db:
-        roles["db"] = []
     addresses = {member.name: private_address(member.data, member.name) for member in hosts}
-    found = roles_problems(roles, addresses, external_db)
+    found = list(
+        dict.fromkeys(
+            problem for layout in layouts(inventory) for problem in roles_problems(layout, addresses, external_db)
+        )
+    )
     if found:
         raise PreflightFailed("The servers need fixing before anything changes:\n  - " + "\n  - ".join(found))
     for member in hosts:

@@ -4,6 +4,7 @@ connection with the setting and the fix named, and what each host's settings res
 import re
 
 import pytest
+from pyinfra.api import Inventory
 from pyinfra.api.exceptions import PyinfraError
 
 from core.glue.render import render_text
@@ -11,7 +12,7 @@ from core.glue.system import debian_release
 from core.settings.checks import problems, roles_problems
 from core.settings.names import DEFAULTS as DECLARATIONS
 from core.settings.resolved import known_constraints
-from core.settings.roles import Roles
+from core.settings.roles import Roles, layouts
 from core.settings.secrets import SECRET, Secrets, _parse
 from flask_release.app_env import parse
 from tests.helpers import ALONE, DEFAULTS, SPREAD, data, settings_of
@@ -188,6 +189,19 @@ def test_roles_problems_name_the_variable_to_fix():
     )
     assert any("2 database hosts" in problem and "DEPLOY_DB_HOST" in problem for problem in found)
     assert any(problem.startswith("a needs the IP address") and "a=PRIVATE_IP" in problem for problem in found)
+
+
+def test_the_layouts_are_the_role_groups_or_each_host_a_stack_of_its_own():
+    groups = {"web": (["w1", "w2"], {}), "app": (["a"], {}), "db": (["d"], {})}
+    assert layouts(Inventory((["w1", "w2", "a", "d"], {}), **groups)) == [
+        {"web": ("w1", "w2"), "app": ("a",), "db": ("d",)}
+    ]
+    external = Inventory(([("w1", {"db_host": "db.example.org"}), "a", "d"], {}), **groups)
+    assert layouts(external)[0]["db"] == ()  # an external database: no host holds the db role
+    assert layouts(Inventory((["x", ("y", {"db_host": "db.example.org"})], {}))) == [
+        {"web": ("x",), "app": ("x",), "db": ("x",)},
+        {"web": ("y",), "app": ("y",), "db": ()},
+    ]
 
 
 def test_one_host_keeps_everything_on_loopback_and_checks_health_through_nginx():

@@ -7,16 +7,20 @@ import argparse
 import concurrent.futures
 import json
 import os
+import runpy
 import shlex
 import shutil
 import subprocess
 import sys
 import threading
 
+from pyinfra.api import Inventory
+
+from core import ROOT
 from core.settings import environment
 from core.settings.backup_settings import backup_secret_names, repository_with_credentials
 from core.settings.environment import OPERATOR
-from core.settings.names import declared
+from core.settings.roles import ROLES, layouts
 from flask_release.cli import history_line
 from flask_release.config import Paths, build_user_for
 from flask_release.run import SAFE_PATH
@@ -26,11 +30,10 @@ from tools.make_deploy import run_pyinfra
 
 
 class Host:
-    """A host of the inventory: its name, roles, settings (the defaults and group_data/all.py under its own data)."""
+    """A host of the inventory: its name, roles and settings."""
 
     def __init__(self, name, data, roles):
-        self.name, self.roles = name, roles
-        self.data = {**declared(), **data}
+        self.name, self.roles, self.data = name, roles, data
         self.paths = Paths(
             self.data["app_name"], self.data["app_user"], build_user_for(self.data["app_user"], self.data["build_user"])
         )
@@ -62,14 +65,25 @@ class Host:
 
 
 def hosts():
-    """Every host of the inventory, once, with its roles, in the inventory's order."""
-    import inventory  # (after main() handed the local server over)
+    """Every host of the inventory, once, with its roles and its settings as pyinfra merges them
+    (inventory.py's over group_data/<role>.py's over group_data/all.py's), in the inventory's order."""
+    servers = runpy.run_path(os.path.join(ROOT, "inventory.py"))  # (after main() handed the local server over)
+    groups = {role: (servers[role], group_data(role)) for role in ROLES}
+    names = list(dict.fromkeys(name for members, _ in groups.values() for name, _ in members))
+    found = Inventory((names, group_data("all")), **groups)
+    roles = {}
+    for layout in layouts(found):
+        for role in ROLES:
+            for name in layout[role]:
+                roles.setdefault(name, []).append(role)
+    return [Host(member.name, member.data.dict(), roles[member.name]) for member in found if member.name in roles]
 
-    found = {}
-    for role in ("web", "app", "db"):
-        for name, data in getattr(inventory, role):
-            found.setdefault(name, (data, []))[1].append(role)
-    return [Host(name, data, roles) for name, (data, roles) in found.items()]
+
+def group_data(group):
+    """The settings of group_data/<group>.py ({} without one); read as pyinfra's command line
+    does, without importing it (it patches this process for gevent)."""
+    path = os.path.join(ROOT, "group_data", f"{group}.py")
+    return environment.settings_in(path) if os.path.isfile(path) else {}
 
 
 def on_each(targets, remote_of):

@@ -73,19 +73,38 @@ def private_address(data, name):
     return data.get("private_address") or data.get("ssh_hostname") or name
 
 
-def roles():
-    """The roles of the layout the current host belongs to. With an external database (setting
-    `db_host`), no host holds the db role, whatever the inventory's db group says."""
-    groups = {role: tuple(inventory.groups.get(role) or ()) for role in ROLES}
-    external = bool(host.data.get("db_host"))
+def layouts(hosts):
+    """[{role: (names)}] of the layouts `hosts` (an inventory) makes, each deployed as one: the
+    groups web, app and db, or, in an inventory without them, every host a whole stack of its own.
+    With an external database (setting `db_host`), no host holds the db role, whatever the db group
+    says. Preflight, the deploy and the day-two commands read the roles from here alone."""
+    groups = {role: tuple(member.name for member in hosts.get_group(role, [])) for role in ROLES}
+    external = any(member.data.get("db_host") for member in hosts)
     if not any(groups.values()):
-        return Roles((host.name,), (host.name,), None if external else host.name, ((host.name, "127.0.0.1"),))
-    members = {member.name: member for role in ROLES for member in groups[role] if role != "db" or not external}
+        return [
+            {"web": (member.name,), "app": (member.name,), "db": () if member.data.get("db_host") else (member.name,)}
+            for member in hosts
+        ]
+    return [{**groups, "db": () if external else groups["db"]}]
+
+
+def members(layout):
+    """The names of a layout's hosts, once each, web hosts first."""
+    return tuple(dict.fromkeys(name for role in ROLES for name in layout[role]))
+
+
+def roles():
+    """The roles of the layout the current host belongs to."""
+    layout = next(found for found in layouts(inventory) if host.name in members(found))
+    names = members(layout)
+    addresses = {name: private_address(host_named(name).data, name) for name in names}
+    if len(names) == 1:  # traffic that stays on one host uses the loopback address
+        addresses = {host.name: "127.0.0.1"}
     return Roles(
-        web=tuple(member.name for member in groups["web"]),
-        app=tuple(member.name for member in groups["app"]),
-        db=None if external else groups["db"][0].name,
-        addresses=tuple((name, private_address(member.data, name)) for name, member in members.items()),
+        web=layout["web"],
+        app=layout["app"],
+        db=layout["db"][0] if layout["db"] else None,
+        addresses=tuple(addresses.items()),
     )
 
 
