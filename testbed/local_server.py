@@ -24,7 +24,8 @@ import docker.errors
 
 DEBIAN = ("DEBIAN", "bookworm")  # the Debian release of the local server and the test servers
 RELEASES = {"bookworm": "12", "trixie": "13"}
-DEFAULT_NAME = "flask-deploy-server"
+NAME_VARIABLE = "LOCAL_SERVER_NAME"  # its container's name
+DEFAULT_NAME = os.environ.get(NAME_VARIABLE) or "flask-deploy-server"
 STATE_DIR_VARIABLE = "LOCAL_SERVER_STATE_DIR"  # its SSH key, known_hosts and the sample app's repository
 STATE_DIR = os.environ.get(STATE_DIR_VARIABLE) or os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".local"
