@@ -1,5 +1,6 @@
 """The environment variables of the deploy (also read from a local .env), each named once here."""
 
+import fnmatch
 import getpass
 import os
 import re
@@ -7,7 +8,6 @@ import runpy
 import socket
 import types
 
-import paramiko
 from dotenv import load_dotenv
 
 # Each variable: NAME = "VARIABLE"  # what it is (docs/settings.md lists them from these lines).
@@ -88,19 +88,47 @@ def settings_in(path):
 
 
 def _ssh_config():
+    """[(Host patterns, {keyword: value})] of the DEPLOY_SSH_CONFIG file, in its order, or None."""
     path = get(SSH_CONFIG)
     if not path:
         return None
     if not os.path.isfile(os.path.expanduser(path)):
         raise ValueError(f"{SSH_CONFIG}: {path!r} is not a file: give the path of an ssh_config file.")
-    return paramiko.SSHConfig.from_path(os.path.expanduser(path))
+    blocks = [(["*"], {})]
+    with open(os.path.expanduser(path)) as handle:
+        for line in handle:
+            keyword, _, value = line.strip().replace("=", " ", 1).partition(" ")
+            keyword, value = keyword.lower(), value.strip().strip('"')
+            if not keyword or keyword.startswith("#"):
+                continue
+            if keyword == "host":
+                blocks.append((value.split(), {}))
+            else:
+                blocks[-1][1].setdefault(keyword, value)
+    return blocks
+
+
+def _ssh_lookup(config, address):
+    """{keyword: value} for `address`, as ssh reads its config: the first value of each keyword in the
+    Host blocks that match. Read here, not by paramiko, whose lookup resolves this machine's own name
+    (a reverse DNS query, seconds without a resolver) at every call."""
+    found = {}
+    for patterns, options in config or ():
+        matches = [fnmatch.fnmatch(address, pattern.lstrip("!")) for pattern in patterns]
+        negated = any(hit and pattern.startswith("!") for hit, pattern in zip(matches, patterns, strict=True))
+        if not negated and any(
+            hit and not pattern.startswith("!") for hit, pattern in zip(matches, patterns, strict=True)
+        ):
+            for keyword, value in options.items():
+                found.setdefault(keyword, value)
+    return found
 
 
 def _connection(address, config):
     """pyinfra's SSH data for `address`: the DEPLOY_SSH_* variables over its ssh_config entry."""
-    found = config.lookup(address) if config else {}
+    found = _ssh_lookup(config, address)
     user = get(SSH_USER) or found.get("user") or "root"
-    key = get(SSH_KEY) or next(iter(found.get("identityfile") or ()), None)
+    key = get(SSH_KEY) or found.get("identityfile")
     port = get(SSH_PORT) or found.get("port")
     known_hosts = get(SSH_KNOWN_HOSTS) or next(iter(found.get("userknownhostsfile", "").split()), None)
     known_hosts = os.path.abspath(os.path.expanduser(known_hosts or "~/.ssh/known_hosts"))
