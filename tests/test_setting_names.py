@@ -4,6 +4,7 @@ hosts below do not exist: nothing is reached)."""
 
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -151,3 +152,24 @@ def test_a_host_named_in_an_ssh_config_takes_its_address_port_user_and_key(tmp_p
     assert other["private_address"] == "10.0.0.9" and other["app_name"] == "blog"
     monkeypatch.setenv(environment.SSH_USER, "deployer")  # the variables over the file, as ssh's options
     assert environment.servers_by_role()["app"][0][1]["ssh_user"] == "deployer"
+
+
+def test_reading_the_ssh_config_asks_no_name_service(tmp_path, monkeypatch):
+    """(paramiko's lookup resolved this machine's name at each call: a minute per deploy without DNS.)"""
+    config = tmp_path / "ssh_config"
+    config.write_text(
+        "Host *.example.org !db.example.org\n  User web\nHost db.example.org\n  Port 2201\nHost *\n  Port 22\n"
+    )
+    for name in (*environment.HOST_VARIABLES, environment.SSH_USER, environment.SSH_KEY, environment.SSH_PORT):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(environment.SSH_KNOWN_HOSTS, str(tmp_path / "known"))
+    monkeypatch.setenv(environment.HOSTS, "a.example.org,db.example.org")
+    monkeypatch.setenv(environment.SSH_CONFIG, str(config))
+
+    def refused(*args):
+        raise AssertionError("a name service lookup")
+
+    for name in ("getfqdn", "gethostbyaddr", "getaddrinfo"):
+        monkeypatch.setattr(socket, name, refused)
+    (_, web), (_, db) = environment.servers_by_role()["web"]
+    assert (web["ssh_user"], web["ssh_port"]) == ("web", 22) and (db["ssh_user"], db["ssh_port"]) == ("root", 2201)
