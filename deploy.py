@@ -15,6 +15,7 @@ from core.settings.resolved import settings
 from operations.release import all_hosts_ready
 from tasks.accounts import app_accounts
 from tasks.app_settings import app_settings
+from tasks.apps_here import app_recorded
 from tasks.apt import system_packages
 from tasks.backups import nightly_backups
 from tasks.certbot import tls_certificate
@@ -42,6 +43,7 @@ elif unchanged and len(s.roles.hosts) == 1:  # (several hosts take the same step
     release_app()
     site_serves()
 else:
+    app_recorded()
     system_packages()
     release_program_installed()
     if s.is_app:

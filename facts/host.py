@@ -85,3 +85,28 @@ class System(FactBase):
             "name": found.get("PRETTY_NAME") or "an unknown system",
             "python": found.get("PYTHON"),
         }
+
+
+class AppsHere(FactBase):
+    """{app_name: record} of every app whose deploy recorded itself on the host, in root's folder
+    (core/plan/apps_here.py); a record that does not parse is {}."""
+
+    def command(self, folder):
+        each = 'test -f "$f" && echo "== $(basename "$f" .json)" && cat "$f" && echo'
+        return f"for f in {shlex.quote(folder)}/*.json; do {each}; done; true"
+
+    def process(self, output):
+        found, name = {}, None
+        for line in output:
+            if line.startswith("== "):
+                name = line[3:]
+                found[name] = []
+            elif name:
+                found[name].append(line)
+        records = {}
+        for name, lines in found.items():
+            try:
+                records[name] = json.loads("\n".join(lines))
+            except ValueError:
+                records[name] = {}
+        return records

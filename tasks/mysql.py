@@ -80,8 +80,13 @@ def manages(s):
     if not s.is_db:
         return Managed()
     grants = "".join(f"SHOW GRANTS FOR '{s.db_user}'@'{client}'; " for client in s.roles.db_clients)
-    sql = (  # db_user is a checked name, the clients addresses
-        "SELECT SCHEMA_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA ORDER BY 1; "  # noqa: S608
-        "SELECT User, Host, plugin, SHA2(authentication_string, 256) FROM mysql.user ORDER BY 1, 2; " + grants
+    # what this app's deploy ensures alone: the other apps' databases and users are theirs
+    schemas = ", ".join(f"'{name}'" for name in (s.db_name, s.drill_names[0], "test"))
+    users = ", ".join(f"'{name}'" for name in (s.db_user, s.drill_names[1], ""))
+    sql = (  # db_name and db_user are checked names, the clients addresses
+        "SELECT SCHEMA_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA "  # noqa: S608
+        f"WHERE SCHEMA_NAME IN ({schemas}) ORDER BY 1; "
+        f"SELECT User, Host, plugin, SHA2(authentication_string, 256) FROM mysql.user WHERE User IN ({users}) "
+        "ORDER BY 1, 2; " + grants
     )
     return Managed(files=(CONFIG,), services=("mariadb",), commands=("mariadb -N -B -e " + shlex.quote(sql),))

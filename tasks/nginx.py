@@ -1,12 +1,15 @@
+from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
 from core.glue.render import render
+from core.plan import apps_here
 from core.plan.host_state import served_certificate
 from core.plan.managed import Managed
-from core.settings.hostnames import is_ip
+from core.plan.tls import app_certificate
 from core.settings.resolved import settings
+from facts.host import AppsHere
 from flask_release.service import COLORS
 from operations.files import folders
 from operations.nginx import initial_link, site
@@ -14,13 +17,21 @@ from operations.nginx import initial_link, site
 
 def site_config(s, certificate, down=()):
     """The nginx site of a web host, with the app hosts in `down` taken out."""
-    return render(
-        "nginx-site.conf.j2",
-        s,
-        certificate=certificate,
-        down=list(down),
-        ip_names=[name for name in s.server_names if is_ip(name)],
+    return render("nginx-site.conf.j2", s, certificate=certificate, down=list(down))
+
+
+# The server of the names no app serves: one per host, shared by its apps, written alike by each.
+CATCH_ALL = ("/etc/nginx/sites-available/000-catch-all", "/etc/nginx/sites-enabled/000-catch-all")
+
+
+def catch_all_config(s, certificate, records):
+    """The catch-all server of a web host from the apps recorded there (`records`) and this one,
+    whose `certificate` is the one it serves now (None before it has one)."""
+    apps = {**apps_here.others(records, s.app_name), s.app_name: apps_here.record(s)}
+    https, shown = apps_here.catch_all(
+        apps, lambda name, tls: certificate if name == s.app_name else app_certificate(name, tls)
     )
+    return render("nginx-catch-all.conf.j2", s, https=https, certificate=shown)
 
 
 def site_paths(s):
@@ -33,7 +44,15 @@ def serve(certificate, name=None):
     name = name or f"nginx site {s.app_name} with its new certificate"
     available, enabled = site_paths(s)
     changed = site(name=name, src=site_config(s, certificate), available=available, enabled=enabled)
-    systemd.service(name="Reload nginx", service="nginx", reloaded=True, _if=changed.did_change)
+    # after the site: an earlier version's site held the default server itself
+    records = host.get_fact(AppsHere, folder=apps_here.FOLDER)
+    shared = site(
+        name="nginx catch-all server of the names no app serves",
+        src=catch_all_config(s, certificate, records),
+        available=CATCH_ALL[0],
+        enabled=CATCH_ALL[1],
+    )
+    systemd.service(name="Reload nginx", service="nginx", reloaded=True, _if=any_changed(changed, shared))
 
 
 @deploy("nginx")
@@ -85,7 +104,8 @@ def manages(s):
     written = (s.paths.maintenance_rules, f"{folder}/maintenance.html")
     upstreams = tuple(f"{folder}/upstream-{color}.conf" for color in COLORS) if s.nginx_upstream_link else ()
     return Managed(
-        paths=(s.acme_webroot, available, enabled, "/etc/nginx/sites-enabled/default", folder, *written)
+        # the catch-all is there, but its content is every app's: another app's deploy may change it
+        paths=(s.acme_webroot, available, enabled, *CATCH_ALL, "/etc/nginx/sites-enabled/default", folder, *written)
         + ((s.nginx_upstream_link,) if s.nginx_upstream_link else ()),
         files=(available, *written, *upstreams),
         services=("nginx",),

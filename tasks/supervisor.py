@@ -8,6 +8,7 @@ from core.glue.render import render
 from core.plan.managed import Managed
 from core.plan.source import plan
 from core.settings.resolved import settings
+from flask_release.service import COLORS
 from operations.release import run_program
 
 
@@ -49,7 +50,9 @@ def manages(s):
     written = (f"/etc/logrotate.d/{s.app_name}", f"/etc/supervisor/conf.d/{s.app_name}.conf")
     # the colors' states, a gunicorn still starting as a running one (its master answers before
     # supervisor's startsecs); not the boot-time program's, which runs once
-    states = f'$1 != "{s.app_name}-live" {{ sub(/^STARTING$/, "RUNNING", $2); print $1, $2 }}'
+    # supervisor's other programs are other apps'
+    colors = "|".join(f"{s.app_name}-{color}" for color in COLORS)
+    states = f'$1 ~ /^({colors})$/ {{ sub(/^STARTING$/, "RUNNING", $2); print $1, $2 }}'
     return Managed(
         paths=(s.log_dir, *written),
         files=written,

@@ -22,5 +22,5 @@ def data(**overrides):
     return {**DEFAULTS, **overrides}
 
 
-def settings_of(name="one", layout=ALONE, cores=2, debian=12, **overrides):
-    return resolve(name, data(**overrides), layout, cores, debian)
+def settings_of(name="one", layout=ALONE, cores=2, debian=12, records=None, **overrides):
+    return resolve(name, data(**overrides), layout, cores, debian, records=records)

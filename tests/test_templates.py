@@ -9,9 +9,11 @@ import sys
 from dataclasses import fields
 
 from core.glue.render import render_text
-from core.plan.tls import Certificate
+from core.plan.apps_here import record
+from core.plan.tls import Certificate, app_certificate
 from core.settings.program_config import derived, program_config
 from flask_release.config import Config
+from tasks.nginx import catch_all_config
 from tests.helpers import SPREAD, settings_of
 
 CERTIFICATE = Certificate(
@@ -19,13 +21,9 @@ CERTIFICATE = Certificate(
 )
 
 
-def site(s=None, certificate=None, down=(), ip_names=()):
+def site(s=None, certificate=None, down=()):
     return render_text(
-        "nginx-site.conf.j2",
-        s or settings_of(domain="example.org"),
-        certificate=certificate,
-        down=list(down),
-        ip_names=list(ip_names),
+        "nginx-site.conf.j2", s or settings_of(domain="example.org"), certificate=certificate, down=list(down)
     )
 
 
@@ -83,21 +81,31 @@ def test_forwarding_headers_are_nginx_s_alone():
         assert f'proxy_set_header {header} "";' in text, header
 
 
-def test_unknown_host_names_are_refused_on_80_and_443():
-    text = site(certificate=CERTIFICATE)
+def catch_all(s, certificate, records):
+    return catch_all_config(s, certificate, records).getvalue()
+
+
+def test_unknown_host_names_are_refused_on_80_and_443_by_one_catch_all_of_every_app():
+    s = settings_of(domain="example.org")
+    assert "default_server" not in site(s, CERTIFICATE)  # the site leaves it to the catch-all
+    text = catch_all(s, CERTIFICATE, {})
     refusing = re.findall(r"server \{\s*listen (\d+)( ssl)? default_server;.*?\n\}", text, re.S)
     assert [port for port, _ in refusing] == ["80", "443"]
     default_443 = re.search(r"listen 443 ssl default_server;(.*?)\n\}", text, re.S).group(1)
     assert "ssl_reject_handshake on;" in default_443 and "return 444;" in default_443
-    # Named by an IP address (the local server), clients send no TLS server name: the handshake is kept.
-    local = site(
-        settings_of(server_names=["localhost", "127.0.0.1"], tls="self-signed", public_https_port=8443),
-        CERTIFICATE,
-        ip_names=["127.0.0.1"],
-    )
-    default_443 = re.search(r"listen 443 ssl default_server;(.*?)\n\}", local, re.S).group(1)
-    assert "ssl_reject_handshake" not in default_443 and "return 444;" in default_443
-    assert "proxy_set_header Host $host:8443;" in local
+    assert "443" not in catch_all(settings_of(tls="off"), None, {})
+    # Named by an IP address (the local server), clients send no TLS server name: the handshake is
+    # kept, with that app's certificate, whichever app's deploy writes it.
+    local = settings_of(server_names=["localhost", "127.0.0.1"], tls="self-signed", public_https_port=8443)
+    hello = settings_of(app_name="hello", server_names=["hello.localhost"], tls="self-signed")
+    for text in (
+        catch_all(local, app_certificate("microblog", "self-signed"), {"hello": record(hello)}),
+        catch_all(hello, app_certificate("hello", "self-signed"), {"microblog": record(local)}),
+    ):
+        default_443 = re.search(r"listen 443 ssl default_server;(.*?)\n\}", text, re.S).group(1)
+        assert "ssl_reject_handshake" not in default_443 and "return 444;" in default_443
+        assert "ssl_certificate /etc/ssl/microblog/fullchain.pem;" in default_443
+    assert "proxy_set_header Host $host:8443;" in site(local, CERTIFICATE)
 
 
 def test_nginx_speaks_http2_in_the_syntax_of_the_hosts_release():

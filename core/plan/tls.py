@@ -11,9 +11,14 @@ class Certificate:
 
 def certificate_for(mode, s):
     """Where the certificate of a `tls` mode lives on the server (settings `s`)."""
+    return app_certificate(s.app_name, mode)
+
+
+def app_certificate(app_name, mode):
+    """Where app `app_name`'s certificate of a `tls` mode lives on its web hosts."""
     if mode == "letsencrypt":
-        live = f"/etc/letsencrypt/live/{s.app_name}"
+        live = f"/etc/letsencrypt/live/{app_name}"
         return Certificate(f"{live}/fullchain.pem", f"{live}/privkey.pem")
     if mode == "self-signed":
-        return Certificate(f"/etc/ssl/{s.app_name}/fullchain.pem", f"/etc/ssl/{s.app_name}/privkey.pem")
+        return Certificate(f"/etc/ssl/{app_name}/fullchain.pem", f"/etc/ssl/{app_name}/privkey.pem")
     return None

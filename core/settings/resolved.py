@@ -13,16 +13,19 @@ import shlex
 from dataclasses import dataclass
 
 from pyinfra import host
+from pyinfra.api.exceptions import PyinfraError
 
 from core import ROOT
 from core.glue.system import debian_release
+from core.plan import apps_here
 from core.settings.app_settings import plain_settings, secret_names
 from core.settings.backup_settings import backup_path_list, backup_secret_names, sftp_target
 from core.settings.checks import is_git_url
 from core.settings.hooks import hook_commands
 from core.settings.hostnames import is_ip, server_names
 from core.settings.names import declared
-from core.settings.roles import DB_PORT, Roles, roles
+from core.settings.roles import DB_PORT, Roles, host_named, roles
+from facts.host import AppsHere
 from flask_release.config import Paths, build_user_for
 from flask_release.identity import pip_key
 
@@ -144,17 +147,41 @@ def settings(target=None):
     if target.name not in _cache:
         layout = roles()
         debian, cores, python = debian_release(target)
-        _cache[target.name] = resolve(target.name, target.data, layout, cores, debian, python)
+        records = {name: host_named(name).get_fact(AppsHere, folder=apps_here.FOLDER) for name in layout.hosts}
+        s = resolve(target.name, target.data, layout, cores, debian, python, records)
+        problems = apps_here.conflicts(s, target.name, apps_here.others(records[target.name], s.app_name))
+        if problems:
+            raise PyinfraError(
+                f"{s.app_name} cannot be deployed beside the apps on {target.name}:\n  "
+                + "\n  ".join(problems)
+                + "\nNothing was changed."
+            )
+        _cache[target.name] = s
     return _cache[target.name]
 
 
-def resolve(name, data, layout, cores, debian=12, python="3.11.2"):
+def resolve(name, data, layout, cores, debian=12, python="3.11.2", records=None):
     """The Settings of host `name` from its data (anything with .get: pyinfra's host data, a dict),
-    the roles of the layout, its CPU cores and its Debian release."""
+    the roles of the layout, its CPU cores and its Debian release; its gunicorn ports chosen beside
+    the other apps of the layout's hosts (`records`: {host: {app: record}}, see core/plan/apps_here)."""
     value = data.get
     paths = Paths(value("app_name"), value("app_user"), build_user_for(value("app_user"), value("build_user")))
     names = server_names(data)
-    port = int(value("bind").rsplit(":", 1)[1])
+    records = records or {}
+    taken = {
+        int(port)
+        for found in records.values()
+        for other in apps_here.others(found, value("app_name")).values()
+        if "app" in other["roles"]
+        for port in other["ports"]
+    }
+    port = apps_here.gunicorn_port(
+        int(value("bind").rsplit(":", 1)[1]),
+        chosen=value("bind") != declared()["bind"],
+        kept=apps_here.kept_port(records.values(), value("app_name")),
+        taken=taken,
+    )
+    bind = f"{value('bind').rsplit(':', 1)[0]}:{port}"
     constraints = value("pip_constraints") or known_constraints(value("repo"))
     constraints = os.path.expanduser(constraints) if constraints else None
     options = (
@@ -180,12 +207,12 @@ def resolve(name, data, layout, cores, debian=12, python="3.11.2"):
         app_secrets=secret_names(data),
         server_names=names,
         workers=int(value("workers") or 2 * (cores if name in layout.app else 1)),
-        gunicorn_host=layout.gunicorn_host(name, value("bind")),
+        gunicorn_host=layout.gunicorn_host(name, bind),
         gunicorn_ports=(port, port + 1),
         forwarded_allow_ips=",".join(layout.address(web) for web in layout.web)
         if layout.serves_other_hosts(name)
         else "127.0.0.1",
-        upstream=layout.upstream(value("bind")),
+        upstream=layout.upstream(bind),
         db_address=value("db_host") or layout.db_address,
         db_port=value("db_port") if value("db_host") else DB_PORT,
         log_dir=value("log_dir") or f"/var/log/{value('app_name')}",

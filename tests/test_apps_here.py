@@ -1,0 +1,51 @@
+"""Several apps on one server, without one: the ports a new app gets and keeps, and what the deploy
+refuses to take from another app there (core/plan/apps_here.py)."""
+
+from core.plan.apps_here import conflicts, others, record
+from tests.helpers import settings_of
+
+HELLO = {"app_name": "hello", "app_user": "hello", "db_name": "hello", "db_user": "hello"}
+
+
+def on_one_host(*apps):
+    return {"one": {found["app_name"]: found for found in apps}}
+
+
+def test_an_app_takes_the_first_free_pair_of_ports_and_keeps_it():
+    microblog = settings_of()
+    assert microblog.gunicorn_ports == (8000, 8001)
+    records = on_one_host(record(microblog))
+    hello = settings_of(records=records, **HELLO)
+    assert hello.gunicorn_ports == (8002, 8003)
+    assert hello.upstream == (("one", ("127.0.0.1:8002", "127.0.0.1:8003")),)
+    third = settings_of(records=on_one_host(record(microblog), record(hello)), app_name="third", app_user="third")
+    assert third.gunicorn_ports == (8004, 8005)
+    # kept: microblog's record says 8000 whatever else the server holds now
+    assert settings_of(records=on_one_host(record(microblog), record(hello))).gunicorn_ports == (8000, 8001)
+    # a `bind` set is taken as it is
+    assert settings_of(records=records, bind="127.0.0.1:9000", **HELLO).gunicorn_ports == (9000, 9001)
+
+
+def test_what_another_app_has_is_refused_naming_the_setting_and_the_app():
+    microblog = settings_of(server_names=["localhost", "127.0.0.1"])
+    records = on_one_host(record(microblog))
+    apps = others(records["one"], "hello")
+    same_user = settings_of(
+        records=records, app_name="hello", db_name="hello", db_user="hello", server_names=["hello.localhost"]
+    )
+    assert conflicts(same_user, "one", apps) == [
+        "`app_user` = 'deploy' is app microblog's on one: give hello its own.",
+        "`build_user` = 'deploy_build' is app microblog's on one: give hello its own.",
+    ]
+    same_names = settings_of(records=records, server_names=["localhost"], **HELLO)
+    assert conflicts(same_names, "one", apps) == [
+        "`server_names` localhost: app microblog serves them on one; each name has one app."
+    ]
+    same_ports = settings_of(records=records, bind="127.0.0.1:7999", server_names=["hello.localhost"], **HELLO)
+    assert conflicts(same_ports, "one", apps) == [
+        "`bind` port 7999 (and 8000, the green gunicorn's) meets app microblog's 8000-8001 on one: set another, "
+        "or leave `bind` at its default for a free pair."
+    ]
+    assert conflicts(settings_of(records=records, server_names=["hello.localhost"], **HELLO), "one", apps) == []
+    # the app's own record, and records that do not read as one, are no other app
+    assert others({"microblog": record(microblog), "../x": {}, "bad": {"roles": "web"}}, "microblog") == {}
