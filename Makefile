@@ -8,7 +8,7 @@ TRIXIE_SUITES ?= tests/test_single_server.py tests/test_https.py tests/test_upda
 	tests/test_offsite_backups.py::test_the_nightly_backup_is_drilled_and_shows_in_status
 SHELL_SCRIPTS := tools/ensure_docker.sh .ci/run
 
-.PHONY: help venv docker server deploy dry update rollback status logs shell backup backups restore offsite-forget maintenance live history test unit lint bench stop clean
+.PHONY: help venv docker server deploy dry update rollback remove status logs shell backup backups restore offsite-forget maintenance live history test unit lint bench stop clean
 DAY_TWO := $(PYTHON) -m tools.day_two
 
 help: ## List the targets
@@ -37,6 +37,9 @@ update: deploy ## New release of the app (its latest tag, or `ref`), zero downti
 
 rollback: venv ## Back to the previous release (code, venv and database schema)
 	$(PYTHON) -m tools.make_deploy --rollback
+
+remove: venv ## Take one app off its servers, the others untouched (APP=its app_name; DATA=1: its database and dumps too)
+	$(PYTHON) -m tools.make_deploy --remove --data remove_app=$(APP) $(if $(DATA),--data remove_data=True)
 
 status: venv ## How every host does (release, health, gunicorn, MariaDB, certificate, backups, disk); JSON=1 for JSON
 	$(DAY_TWO) status $(if $(JSON),--json)

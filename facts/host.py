@@ -91,6 +91,10 @@ class AppsHere(FactBase):
     """{app_name: record} of every app whose deploy recorded itself on the host, in root's folder
     (core/plan/apps_here.py); a record that does not parse is {}."""
 
+    @staticmethod
+    def default():
+        return {}
+
     def command(self, folder):
         each = 'test -f "$f" && echo "== $(basename "$f" .json)" && cat "$f" && echo'
         return f"for f in {shlex.quote(folder)}/*.json; do {each}; done; true"

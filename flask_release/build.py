@@ -73,7 +73,8 @@ class Builder:
         folder, partial = self.folder(release), f"{self.folder(release)}.partial"
         # what an interrupted build left (a folder in use stays: the next step says why)
         self.as_build("rm", "-rf", "--", partial, what="removing an unfinished build", check=False)
-        self.as_build("mkdir", "-p", "--", partial, what="mkdir")
+        # 0750: the app user reads it, as a member of the build account's group; other apps' users not
+        self.as_build("mkdir", "-m", "0750", "-p", "--", partial, what="mkdir")
         self.source.export(target.commit, partial)
         self.as_build("ln", "-s", "../../shared/.env", f"{partial}/.env", what="linking .env")
         venv = self.venv_for(partial, target.commit)
@@ -114,6 +115,7 @@ class Builder:
         self.runner.say(f"installing {name} into venvs/{key}")
         self.as_build("rm", "-rf", "--", venv, what="removing an unfinished venv")
         self.as_build("python3", "-m", "venv", venv, what="python3 -m venv")
+        self.as_build("chmod", "0750", "--", venv, what="chmod")  # `pip install .` puts the app's code in it
         self.pip(venv, folder, *arguments)
         # gunicorn is the deploy's: the app's own pin is kept, else the package's is installed
         python = f"{venv}/bin/python3"

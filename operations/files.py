@@ -48,3 +48,13 @@ def folders(modes: dict, user: str | None = None, group: str | None = None):
             commands.append(["chown", owner, "--", QuoteString(path)])
     if commands:
         yield StringCommand(*[bit for command in commands for bit in ("&&", *command)][1:])
+
+
+@operation()
+def absent(paths: list):
+    """Ensures none of `paths` exists (a folder with all in it; a link itself, never what it
+    points at), in one command."""
+    found = host.get_fact(Folders, paths=tuple(paths))
+    there = [path for path in paths if path in found]
+    if there:
+        yield StringCommand("rm", "-rf", "--", *map(QuoteString, there))

@@ -28,9 +28,13 @@ def catch_all_config(s, certificate, records):
     """The catch-all server of a web host from the apps recorded there (`records`) and this one,
     whose `certificate` is the one it serves now (None before it has one)."""
     apps = {**apps_here.others(records, s.app_name), s.app_name: apps_here.record(s)}
-    https, shown = apps_here.catch_all(
-        apps, lambda name, tls: certificate if name == s.app_name else app_certificate(name, tls)
-    )
+    return catch_all_of(s, apps, lambda name, tls: certificate if name == s.app_name else app_certificate(name, tls))
+
+
+def catch_all_of(s, apps, certificate_of):
+    """The catch-all server of the web apps `apps` ({app: record}), `certificate_of(app, tls)`
+    where each one's certificate is."""
+    https, shown = apps_here.catch_all(apps, certificate_of)
     return render("nginx-catch-all.conf.j2", s, https=https, certificate=shown)
 
 

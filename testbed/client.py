@@ -68,21 +68,31 @@ def wait_for_http(url, timeout, expect=200):
     raise AssertionError(f"{url} did not answer {expect} within {timeout}s")
 
 
+class _Connection(http.client.HTTPSConnection):
+    """HTTPS to 127.0.0.1 whatever the name: the name goes in the TLS server name and Host alone."""
+
+    def connect(self):
+        raw = socket.create_connection(("127.0.0.1", self.port), self.timeout)
+        self.sock = self._context.wrap_socket(raw, server_hostname=None if _is_ip(self.host) else self.host)
+
+
 class Load:
     """Requests at `rate` per second to an https://127.0.0.1:PORT/ url while the `with` block runs,
     from a pool of threads that each keep a connection to nginx alive (as browsers do), so that the
     load itself costs little CPU. Records every response that is not 200 and every refused or
     broken connection. Like browsers (RFC 9112, 9.3.1), a GET sent on a kept-alive connection that
     the server closed before answering (nginx closes idle ones when it reloads) is sent once more on
-    a new connection: counted in `retried`, a failure only if that fails too."""
+    a new connection: counted in `retried`, a failure only if that fails too. `host`: the site's
+    name, sent as the TLS server name and the Host header (default: none, and 127.0.0.1)."""
 
-    def __init__(self, url, rate=25, timeout=30):
+    def __init__(self, url, rate=25, timeout=30, host=None):
         import concurrent.futures
         import threading
         import urllib.parse
 
         parts = urllib.parse.urlsplit(url)
         self.port, self.path, self.rate, self.timeout = parts.port, parts.path or "/", rate, timeout
+        self.host = host
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=32)
         self.local = threading.local()
         self.stop = threading.Event()
@@ -90,13 +100,12 @@ class Load:
         self.failures, self.successes, self.latencies, self.sent, self.retried = [], [], [], 0, 0
 
     def _connection(self):
-        import http.client
 
         if getattr(self.local, "connection", None) is None:
             context = ssl.create_default_context()
             context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-            self.local.connection = http.client.HTTPSConnection(
-                "127.0.0.1", self.port, context=context, timeout=self.timeout
+            self.local.connection = _Connection(
+                self.host or "127.0.0.1", self.port, context=context, timeout=self.timeout
             )
             self.local.reused = False
         return self.local.connection

@@ -43,12 +43,14 @@ def port(which):
     return int(os.environ.get(variable) or default)
 
 
-def handover(files_dir=None, key_dir=None, ssh_port=None, https_port=None, repo=None, settings=None):
+def handover(files_dir=None, key_dir=None, ssh_port=None, https_port=None, repo=None, settings=None, given=None):
     """The DEPLOY_* variables that hand the local server to inventory.py as a real server is: one
     host holding every role, named in an ssh_config file, its settings in a settings file: the
     sample app (or APP_REPO), a self-signed certificate for localhost and 127.0.0.1 on the
-    published port, and LOCAL_SERVER_SETTINGS (or `settings`). Both files are written in
-    `files_dir`; the SSH key and known_hosts are those of `key_dir` (both default STATE_DIR)."""
+    published port, over them the operator's DEPLOY_SETTINGS file (an app of theirs), and
+    LOCAL_SERVER_SETTINGS (or `settings`). Both files are written in
+    `files_dir`; the SSH key and known_hosts are those of `key_dir` (both default STATE_DIR).
+    `given`: the operator's settings file (default: DEPLOY_SETTINGS)."""
     from core.settings import environment
 
     files_dir, key_dir = files_dir or STATE_DIR, key_dir or files_dir or STATE_DIR
@@ -61,14 +63,18 @@ def handover(files_dir=None, key_dir=None, ssh_port=None, https_port=None, repo=
             # The container gets new host keys when it is recreated: a throwaway known_hosts.
             f"  UserKnownHostsFile {os.path.join(key_dir, 'known_hosts')}\n"
         )
+    settings_file = os.path.join(files_dir, "settings.py")
+    # the operator's own settings file (one per app: DEPLOY_SETTINGS=hello.py), unless it is ours
+    given = given or environment.get(environment.SETTINGS_FILE)
+    operators = environment.settings_file(given) if given and os.path.abspath(given) != settings_file else {}
     chosen = {
         "repo": repo or os.environ.get(environment.APP_REPO) or os.path.join(key_dir, "sample-app"),
         "tls": "self-signed",
         "server_names": ["localhost", "127.0.0.1"],
+        **operators,
         "public_https_port": https_port or port(HTTPS_PORT),
         **(settings if settings is not None else json.loads(os.environ.get(SETTINGS_VARIABLE) or "{}")),
     }
-    settings_file = os.path.join(files_dir, "settings.py")
     with open(settings_file, "w") as out:
         out.write("# the local server's settings, written by testbed.local_server.handover\n")
         out.writelines(f"{name} = {value!r}\n" for name, value in chosen.items())

@@ -146,6 +146,7 @@ class Server:
                     https_port=self.https_port,
                     repo=self.repo,
                     settings=json.loads(variables.get(local_server.SETTINGS_VARIABLE) or "{}"),
+                    given=variables.get(environment.SETTINGS_FILE),
                 )
             )
         confirm = [] if "--dry" in args else ["-y"]  # -y would skip --dry's change detection

@@ -1,7 +1,8 @@
 """Several apps on one server, without one: the ports a new app gets and keeps, and what the deploy
-refuses to take from another app there (core/plan/apps_here.py)."""
+refuses to take from another app there (core/plan/apps_here.py), and what removing one takes."""
 
 from core.plan.apps_here import conflicts, others, record
+from tasks.removal import SHARED, own_paths
 from tests.helpers import settings_of
 
 HELLO = {"app_name": "hello", "app_user": "hello", "db_name": "hello", "db_user": "hello"}
@@ -49,3 +50,16 @@ def test_what_another_app_has_is_refused_naming_the_setting_and_the_app():
     assert conflicts(settings_of(records=records, server_names=["hello.localhost"], **HELLO), "one", apps) == []
     # the app's own record, and records that do not read as one, are no other app
     assert others({"microblog": record(microblog), "../x": {}, "bad": {"roles": "web"}}, "microblog") == {}
+
+
+def test_removal_takes_what_is_the_apps_alone_from_what_the_tasks_declare():
+    removed = own_paths(settings_of(tls="self-signed", backup_repository="/b"))
+    assert {"/srv/microblog", "/etc/microblog", "/var/lib/microblog", "/var/log/microblog", "/home/deploy"} <= set(
+        removed
+    )
+    assert {"/etc/nginx/sites-enabled/microblog", "/etc/systemd/system/microblog-backup.timer"} <= set(removed)
+    assert "/var/backups/microblog" not in removed  # the dumps go with remove_data alone
+    assert "/var/backups/microblog" in own_paths(settings_of(remove_data=True))
+    shared = {*SHARED, "/etc/flask-deploy", "/etc/nginx/sites-enabled/default", "/etc/mysql/mariadb.conf.d"}
+    acme = own_paths(settings_of(app_name="acme", remove_data=True))  # named like the ACME webroot
+    assert not shared & set(acme) and "/var/www/acme" not in acme and "/srv/acme" in acme

@@ -10,8 +10,8 @@ import tasks
 from core.plan import converged
 from tests.helpers import SPREAD, settings_of
 
-# the tasks that leave nothing of their own: they ship commits, run the release program, or check
-RUNNING = {"git_latest_tag", "release", "rollback", "health"}
+# the tasks that leave nothing of their own: they ship commits, run the release program, check, or remove an app
+RUNNING = {"git_latest_tag", "release", "rollback", "health", "removal"}
 
 
 def task_modules():

@@ -116,7 +116,7 @@ def status(args):
         print(json.dumps(reports, indent=1, sort_keys=True))
     else:
         for name, found in reports.items():
-            print(visible("\n".join(describe(name, found))))
+            print(visible("\n".join(describe(name, found, targets[0].data["app_name"]))))
     return 0 if all(found["healthy"] for found in reports.values()) else 1
 
 
@@ -127,8 +127,9 @@ def ago(seconds):
     return f"{seconds} s ago"
 
 
-def describe(name, found):
-    lines = [f"{name} [{', '.join(found['roles'])}]: {'healthy' if found['healthy'] else 'UNHEALTHY'}"]
+def describe(name, found, app=None):
+    health = "healthy" if found["healthy"] else "UNHEALTHY"
+    lines = [f"{name} [{', '.join(found['roles'])}]: {health}" + (f" (app {app})" if app else "")]
     lines += [f"  ! {problem}" for problem in found["problems"]]
     release = found.get("release")
     if release:

@@ -1,4 +1,4 @@
-"""`make deploy`/`make dry`/`make update`/`make rollback`: deploy to the servers of the inventory, or,
+"""`make deploy`/`make dry`/`make update`/`make rollback`/`make remove`: deploy to the servers of the inventory, or,
 with none configured (no DEPLOY_* host), to the local Debian server with the sample app."""
 
 import os
@@ -9,6 +9,7 @@ from core.settings import environment
 from testbed import local_server, repos
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OTHER_DEPLOYS = {"--rollback": "rollback.py", "--remove": "remove.py"}  # make_deploy's own options
 
 
 def main(pyinfra_args):
@@ -22,14 +23,13 @@ def main(pyinfra_args):
         if not environment.get(environment.APP_REPO) and not os.path.isdir(sample):
             repos.build(sample)
         os.environ.update(local_server.handover())  # the local server, handed over as a real one is
-    deploy_file = "deploy.py"
-    if "--rollback" in pyinfra_args:
-        pyinfra_args = [arg for arg in pyinfra_args if arg != "--rollback"]
-        deploy_file = "rollback.py"
+    deploy_file = next((OTHER_DEPLOYS[arg] for arg in pyinfra_args if arg in OTHER_DEPLOYS), "deploy.py")
+    pyinfra_args = [arg for arg in pyinfra_args if arg not in OTHER_DEPLOYS]
     status = run_pyinfra(pyinfra_args, deploy_file)
-    if status == 0 and local and "--dry" not in pyinfra_args:
+    if status == 0 and local and "--dry" not in pyinfra_args and deploy_file != "remove.py":
+        name = environment.settings_file()["server_names"][0]  # the handover's file: the app's names
         print(
-            f"\nThe app is up: https://localhost:{local_server.port(local_server.HTTPS_PORT)}/ "
+            f"\nThe app is up: https://{name}:{local_server.port(local_server.HTTPS_PORT)}/ "
             "(self-signed certificate: your browser will ask you to accept it)"
         )
     return status

@@ -81,4 +81,6 @@ hooks_before_migrate: "commands" = ()  # as the app user, in a new release befor
 hooks_after_switch: "commands" = ()  # run as the app user in a release once it serves; one that fails rolls it back
 maintenance_for_breaking_migrations: "flag" = True  # maintenance while a `backward_compatible = False` migration runs
 maintenance_page: "local_file" = None  # HTML file of the 503 page of `make maintenance`; None = our template
+remove_app = None  # `make remove APP=<app_name>` only: the app taken off its servers, its name as a check
+remove_data: "flag" = False  # with `make remove`: its database, database users and dumps go too
 firewall: "flag" = True  # ufw: deny incoming traffic except SSH, 80 and 443

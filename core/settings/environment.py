@@ -67,9 +67,9 @@ def servers_by_role():
     return roles
 
 
-def settings_file():
-    """{name: value} of the DEPLOY_SETTINGS file ({} without one)."""
-    path = get(SETTINGS_FILE)
+def settings_file(path=None):
+    """{name: value} of the settings file `path`, default DEPLOY_SETTINGS ({} without one)."""
+    path = path or get(SETTINGS_FILE)
     if not path:
         return {}
     if not os.path.isfile(os.path.expanduser(path)):
