@@ -72,6 +72,9 @@ def handover(files_dir=None, key_dir=None, ssh_port=None, https_port=None, repo=
         "tls": "self-signed",
         "server_names": ["localhost", "127.0.0.1"],
         **operators,
+        **(
+            {"server_names": [operators["domain"]]} if "domain" in operators and "server_names" not in operators else {}
+        ),
         "public_https_port": https_port or port(HTTPS_PORT),
         **(settings if settings is not None else json.loads(os.environ.get(SETTINGS_VARIABLE) or "{}")),
     }

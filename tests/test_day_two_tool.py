@@ -71,3 +71,22 @@ def test_each_host_has_the_roles_and_settings_pyinfra_gives_it(tmp_path, monkeyp
     assert (found["10.0.0.1"].data["workers"], found["10.0.0.2"].data["workers"]) == (3, 5)
     assert {host.data["repo"] for host in found.values()} == {"https://example.org/blog.git"}
     assert found["10.0.0.2"].data["health_check_path"] == declared()["health_check_path"]
+
+
+def test_the_local_server_takes_the_operators_settings_file_of_a_second_app(tmp_path):
+    from testbed import local_server
+
+    given = tmp_path / "shop.py"
+    given.write_text('app_name = "shop"\ndomain = "shop.localhost"\npublic_https_port = 1\n')
+    variables = local_server.handover(
+        str(tmp_path), ssh_port=2222, https_port=8443, repo="/r", settings={}, given=str(given)
+    )
+    chosen = environment.settings_file(variables[environment.SETTINGS_FILE])
+    # its names, not the local server's default ones; the local server's port, whatever the file says
+    assert (chosen["app_name"], chosen["server_names"], chosen["public_https_port"]) == (
+        "shop",
+        ["shop.localhost"],
+        8443,
+    )
+    assert local_server.handover(str(tmp_path), ssh_port=2222, https_port=8443, repo="/r", settings={}) == variables
+    assert environment.settings_file(variables[environment.SETTINGS_FILE])["server_names"] == ["localhost", "127.0.0.1"]
