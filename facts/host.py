@@ -6,6 +6,18 @@ import shlex
 from pyinfra.api import FactBase
 
 
+def sections(output):
+    """{name: text} of output made of sections, each after a line `== name`."""
+    found, name = {}, None
+    for line in output:
+        if line.startswith("== "):
+            name = line[3:]
+            found[name] = []
+        elif name:
+            found[name].append(line)
+    return {key: "\n".join(lines).strip() for key, lines in found.items()}
+
+
 class HostState(FactBase):
     """{"state": root's record of releases (dict, or None), "converged": what the last good deploy
     recorded, "probe": the digest of the probe now, "clock": "fresh" or "stale", "certificates":
@@ -34,14 +46,7 @@ class HostState(FactBase):
         return "; ".join(parts)
 
     def process(self, output):
-        sections, name = {}, None
-        for line in output:
-            if line.startswith("== "):
-                name = line[3:]
-                sections[name] = []
-            elif name:
-                sections[name].append(line)
-        text = {key: "\n".join(lines).strip() for key, lines in sections.items()}
+        text = sections(output)
         try:
             state = json.loads(text.get("state") or "null")
         except ValueError:
@@ -100,17 +105,10 @@ class AppsHere(FactBase):
         return f"for f in {shlex.quote(folder)}/*.json; do {each}; done; true"
 
     def process(self, output):
-        found, name = {}, None
-        for line in output:
-            if line.startswith("== "):
-                name = line[3:]
-                found[name] = []
-            elif name:
-                found[name].append(line)
         records = {}
-        for name, lines in found.items():
+        for name, text in sections(output).items():
             try:
-                records[name] = json.loads("\n".join(lines))
+                records[name] = json.loads(text)
             except ValueError:
                 records[name] = {}
         return records

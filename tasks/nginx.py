@@ -38,6 +38,11 @@ def catch_all_of(s, apps, certificate_of):
     return render("nginx-catch-all.conf.j2", s, https=https, certificate=shown)
 
 
+def catch_all_site(name, src):
+    """The catch-all server `src` in place once nginx -t accepts it (reloading is the caller's)."""
+    return site(name=name, src=src, available=CATCH_ALL[0], enabled=CATCH_ALL[1])
+
+
 def site_paths(s):
     return f"/etc/nginx/sites-available/{s.app_name}", f"/etc/nginx/sites-enabled/{s.app_name}"
 
@@ -50,11 +55,8 @@ def serve(certificate, name=None):
     changed = site(name=name, src=site_config(s, certificate), available=available, enabled=enabled)
     # after the site: an earlier version's site held the default server itself
     records = host.get_fact(AppsHere, folder=apps_here.FOLDER)
-    shared = site(
-        name="nginx catch-all server of the names no app serves",
-        src=catch_all_config(s, certificate, records),
-        available=CATCH_ALL[0],
-        enabled=CATCH_ALL[1],
+    shared = catch_all_site(
+        "nginx catch-all server of the names no app serves", catch_all_config(s, certificate, records)
     )
     systemd.service(name="Reload nginx", service="nginx", reloaded=True, _if=any_changed(changed, shared))
 

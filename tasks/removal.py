@@ -13,8 +13,7 @@ from facts.files import Folders
 from facts.host import AppsHere
 from operations.files import absent
 from operations.mariadb import account
-from operations.nginx import site
-from tasks.nginx import CATCH_ALL, catch_all_of, site_paths
+from tasks.nginx import CATCH_ALL, catch_all_of, catch_all_site, site_paths
 
 # Every app's, whichever app named them: never removed with one.
 SHARED = ("/var/www/acme", apps_here.FOLDER, *CATCH_ALL)
@@ -60,11 +59,8 @@ def app_removed():
         available, enabled = site_paths(s)
         gone = absent(name=f"nginx site {s.app_name}", paths=[enabled, available, s.paths.nginx_dir])
         others = apps_here.others(host.get_fact(AppsHere, folder=apps_here.FOLDER), s.app_name)
-        rewritten = site(
-            name="nginx catch-all server of the other apps' names",
-            src=catch_all_of(s, others, app_certificate),
-            available=CATCH_ALL[0],
-            enabled=CATCH_ALL[1],
+        rewritten = catch_all_site(
+            "nginx catch-all server of the other apps' names", catch_all_of(s, others, app_certificate)
         )
         systemd.service(name="Reload nginx", service="nginx", reloaded=True, _if=any_changed(gone, rewritten))
         if host.get_fact(Folders, paths=(f"/etc/letsencrypt/live/{s.app_name}",)):
