@@ -63,3 +63,24 @@ def test_removal_takes_what_is_the_apps_alone_from_what_the_tasks_declare():
     shared = {*SHARED, "/etc/flask-deploy", "/etc/nginx/sites-enabled/default", "/etc/mysql/mariadb.conf.d"}
     acme = own_paths(settings_of(app_name="acme", remove_data=True))  # named like the ACME webroot
     assert not shared & set(acme) and "/var/www/acme" not in acme and "/srv/acme" in acme
+
+
+def test_the_servers_own_parts_must_be_set_alike_by_every_app(tmp_path):
+    microblog = settings_of()
+    records = on_one_host(record(microblog))
+    apps = others(records["one"], "hello")
+    waits_longer = settings_of(records=records, server_names=["hello.localhost"], db_lock_wait_seconds=99, **HELLO)
+    assert conflicts(waits_longer, "one", apps) == [
+        "MariaDB's server settings (`db_lock_wait_seconds`, the address it listens on): not as app microblog's on "
+        "one, and there is one for the server: set them alike for both apps."
+    ]
+    # one certbot renewal timer for the server: one CA bundle for every app's certificate
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("a CA\n")
+    acme = {"tls": "letsencrypt", "acme_email": "ops@example.org"}
+    pebble = settings_of(domain="blog.example.org", acme_ca_bundle=str(bundle), **acme)
+    apps = others(on_one_host(record(pebble))["one"], "hello")
+    public = settings_of(records=on_one_host(record(pebble)), domain="hello.example.org", **acme, **HELLO)
+    assert [problem.split(":")[0] for problem in conflicts(public, "one", apps)] == [
+        "the ACME directory's CA that certbot's renewal timer trusts (`acme_ca_bundle`)"
+    ]

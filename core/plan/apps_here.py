@@ -2,12 +2,21 @@
 what one app takes that no other app on the server may take (its accounts, database, host names and
 gunicorn ports), the ports a new app gets, and the catch-all site that every app's deploy writes alike."""
 
+import hashlib
+import os
+
+from core.glue.render import render_text
 from core.settings.checks import IDENTIFIER
 from core.settings.hostnames import is_ip
 
 FOLDER = "/etc/flask-deploy/apps"
 # The settings no two apps on one server share, and the role whose hosts they are taken on.
-SHARED = (("app_user", "app"), ("build_user", "app"), ("db_name", "db"), ("db_user", "db"))
+EXCLUSIVE = (("app_user", "app"), ("build_user", "app"), ("db_name", "db"), ("db_user", "db"))
+# What of an app's settings is the server's, one for all its apps: every app there sets it alike.
+SERVER_WIDE = {
+    "mariadb": "MariaDB's server settings (`db_lock_wait_seconds`, the address it listens on)",
+    "acme_ca": "the ACME directory's CA that certbot's renewal timer trusts (`acme_ca_bundle`)",
+}
 
 
 def record(s):
@@ -22,7 +31,26 @@ def record(s):
         "server_names": list(s.server_names),
         "ports": list(s.gunicorn_ports),
         "tls": s.tls,
+        "server_wide": server_wide(s),
     }
+
+
+def server_wide(s):
+    """{what: digest} of the server's parts this app's settings decide on its host."""
+    found = {}
+    if s.is_db:
+        found["mariadb"] = _digest(render_text("mariadb.cnf.j2", s).encode())
+    if s.is_web and s.tls == "letsencrypt":
+        bundle = b""
+        if s.acme_ca_bundle:
+            with open(os.path.expanduser(s.acme_ca_bundle), "rb") as handle:
+                bundle = handle.read()
+        found["acme_ca"] = _digest(bundle)
+    return found
+
+
+def _digest(content):
+    return hashlib.sha256(content).hexdigest()[:16]
 
 
 def others(records, app_name):
@@ -65,7 +93,7 @@ def conflicts(s, host_name, apps):
     """What app `s` would take on host `host_name` that another app there (`apps`: their records,
     see `others`) has: one message per clash, naming the setting, the other app and the fix."""
     problems = []
-    for setting, role in SHARED:
+    for setting, role in EXCLUSIVE:
         if not getattr(s, f"is_{role}"):
             continue
         for other, found in apps.items():
@@ -73,7 +101,15 @@ def conflicts(s, host_name, apps):
                 problems.append(
                     f"`{setting}` = {getattr(s, setting)!r} is app {other}'s on {host_name}: give {s.app_name} its own."
                 )
+    mine = server_wide(s)
     for other, found in apps.items():
+        theirs = found.get("server_wide") if isinstance(found.get("server_wide"), dict) else {}
+        for part in sorted(set(mine) & set(theirs)):
+            if mine[part] != theirs[part]:
+                problems.append(
+                    f"{SERVER_WIDE[part]}: not as app {other}'s on {host_name}, and there is one for the "
+                    "server: set them alike for both apps."
+                )
         if s.is_web and "web" in found["roles"]:
             shared = sorted(set(s.server_names) & set(found["server_names"]))
             if shared:
