@@ -2,6 +2,7 @@ import shlex
 
 from pyinfra import host
 from pyinfra.api import deploy
+from pyinfra.facts.server import Users
 from pyinfra.operations import mysql, server, systemd
 from pyinfra.operations.util import any_changed
 
@@ -69,7 +70,10 @@ def app_removed():
                 commands=[f"certbot delete --non-interactive --cert-name {shlex.quote(s.app_name)}"],
             )
     if s.is_app:
-        for user in (s.app_user, s.build_user):  # (their processes are the app's: supervisor stopped them)
+        users = host.get_fact(Users)
+        for user in (s.app_user, s.build_user):
+            if user in users:  # what supervisor did not stop (a shell, a build) goes too: userdel needs it
+                server.shell(name=f"No process of {user}", commands=[f"pkill -KILL -u {shlex.quote(user)} || true"])
             server.user(name=f"No account {user}", user=user, present=False)
         server.group(name=f"No group {s.build_user}", group=s.build_user, present=False)
     if s.is_db and s.remove_data:
