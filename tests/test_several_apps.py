@@ -34,11 +34,14 @@ def apps(engine, state_dir, tmp_path_factory):
     settings_file.write_text("".join(f"{name} = {value!r}\n" for name, value in {**HELLO, "repo": hello.path}.items()))
     server = Server(state_dir, microblog.path)
     server.hello_env = {"DEPLOY_SETTINGS": str(settings_file)}
-    server.hello_repo = hello
+    server.hello_repo, server.microblog_repo = hello, microblog
     first = server.deploy()
     assert first.returncode == 0, first.output[-5000:]
-    second = server.deploy(env=server.hello_env)
+    with Load(server.https_url) as load:  # the first deploy of the second app, under load on the first
+        second = server.deploy(env=server.hello_env)
     assert second.returncode == 0, second.output[-5000:]
+    print("microblog during hello's first deploy:", load.summary())
+    server.first_deploy_load = load
     yield server
     server.remove()
 
@@ -58,7 +61,9 @@ def diagnose(server, *loads):
 
 
 def test_each_app_answers_its_own_names_over_https_on_its_own_ports(apps):
-    assert page(apps) == (200, page(apps)[1]) and "Microblog v1.1.0" in page(apps)[1]
+    assert apps.first_deploy_load.failures == [] and apps.first_deploy_load.sent > 100
+    status, body = page(apps)
+    assert status == 200 and "Microblog v1.1.0" in body
     assert hello_page(apps) == (200, "Hello v1.1.0")
     assert "Microblog" in page(apps, f"localhost:{apps.https_port}")[1]
     with pytest.raises(ConnectionError):  # a name neither serves: no answer (444)
@@ -122,7 +127,7 @@ def test_an_update_of_one_under_load_on_both_fails_no_request_and_status_names_e
     assert "healthy (app microblog)" in theirs.output and "release: v1.1.0 " in theirs.output, theirs.output
 
 
-def test_a_rollback_and_a_maintenance_of_one_leave_the_other_serving(apps):
+def test_a_rollback_maintenance_restore_and_status_of_one_leave_the_other_serving(apps):
     with Load(apps.https_url) as microblog:
         rolled = apps.make("rollback", env=apps.hello_env)
         assert rolled.returncode == 0, rolled.output[-3000:]
@@ -132,10 +137,36 @@ def test_a_rollback_and_a_maintenance_of_one_leave_the_other_serving(apps):
         assert hello_page(apps)[0] == 503 and page(apps)[0] == 200
         live = apps.make("live", env=apps.hello_env)
         assert live.returncode == 0, live.output[-3000:]
+        backup = apps.make("backup", env=apps.hello_env)
+        assert backup.returncode == 0, backup.output[-3000:]
+        restore = apps.make("restore", env=apps.hello_env)
+        assert restore.returncode == 0 and "database restored from" in restore.output, restore.output[-3000:]
+        assert apps.make("status", env=apps.hello_env).returncode == 0
     diagnose(apps, microblog)
     print("microblog:", microblog.summary())
     assert microblog.failures == [] and microblog.sent > 50
     assert hello_page(apps) == (200, "Hello v1.1.0") and "Microblog v1.1.0" in page(apps)[1]
+
+
+def test_one_apps_user_holding_the_others_idle_port_fails_its_switch_and_gets_no_request(apps):
+    idle = 8001 if apps.release_status()["live"] == "blue" else 8000
+    apps.sh(
+        f"cd /tmp && setsid nohup runuser -u hello -- python3 -m http.server --bind 127.0.0.1 {idle} "
+        "> /tmp/held.log 2>&1 &"
+    )
+    apps.sh(f"for i in $(seq 50); do ss -Hltn 'sport = :{idle}' | grep -q . && exit; sleep 0.1; done; exit 1")
+    apps.microblog_repo.release("v1.2.0")
+    try:
+        result = apps.deploy()
+    finally:
+        apps.sh("pkill -u hello -f http.server || true")
+    assert result.returncode != 0
+    assert f"v1.2.0 is not released: port {idle} of microblog-" in result.output, result.output[-3000:]
+    assert "held by user hello" in result.output and "v1.1.0 still serves" in result.output
+    assert "Microblog v1.1.0" in page(apps)[1] and "GET" not in apps.sh("cat /tmp/held.log")
+    again = apps.deploy()
+    assert again.returncode == 0, again.output[-3000:]
+    assert "Microblog v1.2.0" in page(apps)[1] and hello_page(apps) == (200, "Hello v1.1.0")
 
 
 def fingerprint(server):
@@ -196,4 +227,4 @@ def test_make_remove_takes_one_app_off_and_the_other_keeps_serving(apps):
     assert dropped.returncode == 0, dropped.output[-3000:]
     assert "hello" not in apps.sh("mariadb -N -e 'SHOW DATABASES'; mariadb -N -e 'SELECT User FROM mysql.user'")
     assert apps.sh("test -e /var/backups/hello && echo there || echo gone") == "gone"
-    assert "Microblog v1.1.0" in page(apps)[1]
+    assert page(apps)[0] == 200
