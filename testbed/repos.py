@@ -14,6 +14,16 @@ SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sample_app")
 HELLO = os.path.join(os.path.dirname(SOURCE), "hello_app")
 RELEASES = ("v1.0.0", "v1.1.0")
 UNTAGGED = "v1.2.0-dev (untagged)"
+# hello_app as a second app beside the sample app on one server: its own user, database and name
+SECOND_APP = {
+    "app_name": "hello",
+    "app_user": "hello",
+    "db_name": "hello",
+    "db_user": "hello",
+    "server_names": ["hello.localhost"],
+    "app_module": "hello:create_app()",
+    "flask_app": "wsgi.py",
+}
 
 
 class Repo:
@@ -115,6 +125,16 @@ def breaking_column(revision, down_revision, seconds=3):
     upgrade = f"op.add_column('post', sa.Column('title', sa.Text()))\nop.execute('SELECT SLEEP({seconds})')"
     path, text = migration(revision, down_revision, "post title", upgrade, "op.drop_column('post', 'title')")
     return path, text + "\n\n# The release before this one cannot run on this schema.\nbackward_compatible = False\n"
+
+
+def second_app(folder):
+    """hello_app's repository built in `folder`, and the environment that deploys it as the second
+    app: DEPLOY_SETTINGS naming its settings file, as an operator keeps one per app."""
+    repo = build(os.path.join(folder, "hello-app"), HELLO)
+    settings_file = os.path.join(folder, "hello.py")
+    with open(settings_file, "w") as out:
+        out.writelines(f"{name} = {value!r}\n" for name, value in {**SECOND_APP, "repo": repo.path}.items())
+    return repo, {"DEPLOY_SETTINGS": settings_file}
 
 
 def build(dest, source=SOURCE):

@@ -5,7 +5,7 @@ from core.plan.apps_here import conflicts, others, record
 from tasks.removal import SHARED, own_paths
 from tests.helpers import settings_of
 
-HELLO = {"app_name": "hello", "app_user": "hello", "db_name": "hello", "db_user": "hello"}
+HELLO = {"app_name": "hello", "app_user": "hello", "db_name": "hello", "db_user": "hello"}  # its own
 
 
 def on_one_host(*apps):

@@ -3,6 +3,8 @@ database, ports, names and certificate, its settings in a file of its own (DEPLO
 update, a rollback and a maintenance of one under load on both; one app's user against the other's
 files and database; a third app that would take what one has; `make remove` of one."""
 
+import os
+
 import pytest
 
 from testbed import repos
@@ -11,30 +13,18 @@ from testbed.servers import Server
 
 pytestmark = pytest.mark.e2e
 
-HELLO_NAME = "hello.localhost"
-HELLO = {
-    "app_name": "hello",
-    "app_user": "hello",
-    "db_name": "hello",
-    "db_user": "hello",
-    "server_names": [HELLO_NAME],
-    "app_module": "hello:create_app()",
-    "flask_app": "wsgi.py",
-}
+HELLO_NAME = repos.SECOND_APP["server_names"][0]
 
 
 @pytest.fixture(scope="module")
 def apps(engine, state_dir, tmp_path_factory):
     """One server: the sample app deployed as a newcomer does, then hello beside it, from its own
     settings file."""
-    folder = tmp_path_factory.mktemp("apps")
-    microblog = repos.build(str(folder / "sample-app"))
-    hello = repos.build(str(folder / "hello-app"), repos.HELLO)
-    settings_file = folder / "hello.py"
-    settings_file.write_text("".join(f"{name} = {value!r}\n" for name, value in {**HELLO, "repo": hello.path}.items()))
+    folder = str(tmp_path_factory.mktemp("apps"))
+    microblog = repos.build(os.path.join(folder, "sample-app"))
+    hello, server_env = repos.second_app(folder)
     server = Server(state_dir, microblog.path)
-    server.hello_env = {"DEPLOY_SETTINGS": str(settings_file)}
-    server.hello_repo, server.microblog_repo = hello, microblog
+    server.hello_env, server.hello_repo, server.microblog_repo = server_env, hello, microblog
     first = server.deploy()
     assert first.returncode == 0, first.output[-5000:]
     with Load(server.https_url) as load:  # the first deploy of the second app, under load on the first
