@@ -114,11 +114,9 @@ def _ssh_lookup(config, address):
     (a reverse DNS query, seconds without a resolver) at every call."""
     found = {}
     for patterns, options in config or ():
-        matches = [fnmatch.fnmatch(address, pattern.lstrip("!")) for pattern in patterns]
-        negated = any(hit and pattern.startswith("!") for hit, pattern in zip(matches, patterns, strict=True))
-        if not negated and any(
-            hit and not pattern.startswith("!") for hit, pattern in zip(matches, patterns, strict=True)
-        ):
+        hits = [pattern for pattern in patterns if fnmatch.fnmatch(address, pattern.lstrip("!"))]
+        # a block matches when a pattern does and no negated one (`!pattern`) does
+        if hits and not any(pattern.startswith("!") for pattern in hits):
             for keyword, value in options.items():
                 found.setdefault(keyword, value)
     return found

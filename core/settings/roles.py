@@ -97,9 +97,12 @@ def roles():
     """The roles of the layout the current host belongs to."""
     layout = next(found for found in layouts(inventory) if host.name in members(found))
     names = members(layout)
-    addresses = {name: private_address(host_named(name).data, name) for name in names}
-    if len(names) == 1:  # traffic that stays on one host uses the loopback address
-        addresses = {host.name: "127.0.0.1"}
+    # traffic that stays on one host uses the loopback address
+    addresses = (
+        {host.name: "127.0.0.1"}
+        if len(names) == 1
+        else {name: private_address(host_named(name).data, name) for name in names}
+    )
     return Roles(
         web=layout["web"],
         app=layout["app"],
