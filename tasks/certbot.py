@@ -3,13 +3,15 @@ import shlex
 
 from pyinfra.api import deploy
 from pyinfra.operations import files, server, systemd
+from pyinfra.operations.util import any_changed
 
 from core.glue.render import render
-from core.plan.host_state import certificate_ready
+from core.plan.host_state import certificate_ready, served_certificate
 from core.plan.managed import Managed
 from core.plan.tls import certificate_for
 from core.settings.hostnames import is_ip
 from core.settings.resolved import settings
+from operations.files import folders, secret_file
 
 CA_BUNDLE = "/etc/letsencrypt/acme-directory-ca.pem"
 TIMER_ENVIRONMENT = "/etc/systemd/system/certbot.service.d/acme-directory-ca.conf"
@@ -21,8 +23,9 @@ def tls_certificate():
     """Ensures the certificate of `tls` (certbot comes with the system packages): "self-signed"
     makes one for server_names once; "letsencrypt" has certbot obtain one for them from
     `acme_directory` once (webroot on /.well-known, so our nginx template stays the only author of
-    the site), then Debian's certbot timer renews it and a deploy hook reloads nginx. Returns the
-    certificate the site is to serve."""
+    the site), then Debian's certbot timer renews it and a deploy hook reloads nginx; "files"
+    installs yours (tls_certificate, tls_key: checked before connecting), the key root's alone
+    (0600, its content never printed). Returns the certificate the site is to serve."""
     s = settings()
     certificate = certificate_for(s.tls, s)
     dns_names = [name for name in s.server_names if not is_ip(name)]
@@ -40,6 +43,23 @@ def tls_certificate():
                     f"{shlex.quote('/CN=' + s.server_names[0])} -addext {shlex.quote('subjectAltName=' + names)} "
                     f"-keyout {shlex.quote(certificate.privkey)} -out {shlex.quote(certificate.fullchain)} 2>/dev/null"
                 ],
+            )
+    elif s.tls == "files":
+        folder = os.path.dirname(certificate.fullchain)
+        folders(name=f"{folder} (root's)", modes={os.path.dirname(folder): "0700", folder: "0700"})
+        chain = files.put(
+            name="Your certificate (tls_certificate)",
+            src=os.path.expanduser(s.tls_certificate),
+            dest=certificate.fullchain,
+            mode="0644",
+        )
+        with open(os.path.expanduser(s.tls_key)) as handle:
+            key = secret_file(name="Its key (tls_key), root's alone", dest=certificate.privkey, content=handle.read())
+        if served_certificate() == certificate:  # the site serves these files already: a new pair needs a reload
+            server.shell(
+                name="nginx takes the new certificate (nginx -t, then a graceful reload)",
+                commands=["nginx -t -q", "systemctl reload nginx"],
+                _if=any_changed(chain, key),
             )
     elif s.tls == "letsencrypt":
         if s.acme_ca_bundle:
@@ -91,5 +111,11 @@ def manages(s):
         return Managed()
     if s.tls == "self-signed":
         return Managed(paths=(f"/etc/ssl/{s.app_name}",))
+    if s.tls == "files":
+        mine = certificate_for(s.tls, s)
+        return Managed(
+            paths=(f"/etc/ssl/{s.app_name}", os.path.dirname(mine.fullchain), mine.fullchain, mine.privkey),
+            files=(mine.fullchain,),
+        )
     written = (CA_BUNDLE, TIMER_ENVIRONMENT, RENEWAL_HOOK)
     return Managed(paths=written, files=written, services=("certbot.timer",))

@@ -47,7 +47,10 @@ def desired_digest(s):
     the deploy's own code. (Not the secrets, not even hashed: the record
     is printed at -vvv. New secrets are told apart otherwise: core.settings.secrets.Secrets.new.)"""
     contents = []
-    for path in [s.acme_ca_bundle] if s.acme_ca_bundle else []:
+    # (the certificate you bring, not its key: a new key comes with a new certificate)
+    for path in [s.acme_ca_bundle, s.tls_certificate if s.tls == "files" else None]:
+        if not path:
+            continue
         with open(os.path.expanduser(path), "rb") as handle:
             contents.append(handle.read().hex())
     text = json.dumps([asdict(s), contents, code_digest()], sort_keys=True, default=str)

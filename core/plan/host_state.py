@@ -10,7 +10,7 @@ from core.settings.hostnames import is_ip
 from core.settings.resolved import settings
 from facts.host import HostState
 
-MODES = ("letsencrypt", "self-signed")
+MODES = ("letsencrypt", "self-signed", "files")
 
 
 def host_state(target=None):
@@ -42,11 +42,11 @@ def certificate_ready(mode):
 
 def served_certificate():
     """The certificate nginx can serve before this deploy's certificate step: the configured
-    mode's, else the other mode's (so that switching modes keeps HTTPS up), else none."""
+    mode's, else another mode's (so that switching modes keeps HTTPS up), else none."""
     s = settings()
     if s.tls == "off":
         return None
-    for candidate in (s.tls, MODES[1 - MODES.index(s.tls)]):
+    for candidate in (s.tls, *(mode for mode in MODES if mode != s.tls)):
         if certificate_ready(candidate):
             return certificate_for(candidate, s)
     return None

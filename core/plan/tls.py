@@ -21,4 +21,6 @@ def app_certificate(app_name, mode):
         return Certificate(f"{live}/fullchain.pem", f"{live}/privkey.pem")
     if mode == "self-signed":
         return Certificate(f"/etc/ssl/{app_name}/fullchain.pem", f"/etc/ssl/{app_name}/privkey.pem")
+    if mode == "files":  # yours (tls_certificate, tls_key), as the deploy installed them
+        return Certificate(f"/etc/ssl/{app_name}/own/fullchain.pem", f"/etc/ssl/{app_name}/own/privkey.pem")
     return None

@@ -50,7 +50,9 @@ acme_webroot: "folder" = "/var/www/acme"  # served at /.well-known/acme-challeng
 client_max_body_size: "nginx_size" = "10m"  # largest request body nginx accepts
 nginx_extra_directives = ""  # more nginx directives for the site's app server block (checked with nginx -t first)
 
-tls = "letsencrypt"  # HTTPS certificate: "letsencrypt" (ACME via certbot), "self-signed", or "off" (HTTP only)
+tls = "letsencrypt"  # HTTPS certificate: "letsencrypt" (ACME via certbot), "self-signed", "files" (yours), or "off"
+tls_certificate: "local_file" = None  # with tls = "files": your certificate's PEM file, its chain after it
+tls_key: "local_file" = None  # with tls = "files": its private key's PEM file (unencrypted, not readable by all)
 acme_email = None  # contact email of the ACME account; required with tls = "letsencrypt"
 acme_directory: "https_url" = "https://acme-v02.api.letsencrypt.org/directory"  # Let's Encrypt's, or a private CA's
 acme_staging: "flag" = False  # True: Let's Encrypt's staging directory instead, for trial runs

@@ -3,9 +3,10 @@ check, nginx's values, TLS. Part of core.settings.checks.problems."""
 
 import re
 
+from core.settings.certificate_files import files_problems
 from core.settings.hostnames import is_dns_name, is_ip, is_public_dns_name, server_names
 
-TLS_MODES = ("letsencrypt", "self-signed", "off")
+TLS_MODES = ("letsencrypt", "self-signed", "files", "off")
 
 
 def web_problems(data, need):
@@ -44,6 +45,8 @@ def _site(data, need):
 def _tls(data, need):
     tls = data.get("tls")
     need(tls in TLS_MODES, "tls", f"is not one of {', '.join(TLS_MODES)}.")
+    if tls == "files":
+        files_problems(data, need)
     if tls == "letsencrypt":
         need(
             re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", str(data.get("acme_email") or "")),
