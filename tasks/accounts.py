@@ -16,16 +16,11 @@ def app_accounts():
     (the app user's) and the colors' slots (root's)."""
     s = settings()
     paths = s.paths
-    server.user(  # noqa: S604 (the account's login shell, not a shell command)
-        name=f"Build account {s.build_user}",
-        user=s.build_user,
-        home=paths.build_home,
-        shell="/usr/sbin/nologin",
-        create_home=True,
-    )
-    # The releases are the build account's, 0750: the app user reads them through its group, the
-    # other apps' users of the server not at all.
-    server.user(  # noqa: S604
+    # The releases are the build account's, 0750: the app user reads them as a member of the build
+    # account's group, the other apps' users of the server not at all. The app user comes first, as
+    # the first account of a fresh server (the article's).
+    server.group(name=f"Group {s.build_user}", group=s.build_user)
+    server.user(  # noqa: S604 (the user's login shell, not a shell command)
         name=f"App user {s.app_user}, in {s.build_user}'s group",
         user=s.app_user,
         home=paths.home,
@@ -33,6 +28,14 @@ def app_accounts():
         create_home=True,
         groups=[s.build_user],
         append=True,
+    )
+    server.user(  # noqa: S604
+        name=f"Build account {s.build_user}",
+        user=s.build_user,
+        group=s.build_user,
+        home=paths.build_home,
+        shell="/usr/sbin/nologin",
+        create_home=True,
     )
     if s.static_from_disk:  # nginx serves /static from the serving release's folder
         server.user(
