@@ -41,6 +41,12 @@ class Builder:
             check=check,
         )
 
+    def open_to_app(self, folder, *others):
+        """`folder` (0750) readable by the app user, and `others`, alone: not by another app's."""
+        self.as_build("chmod", "0750", "--", folder, what="chmod")
+        readers = ",".join(f"u:{user}:rx" for user in (self.config.app_user, *others))
+        self.as_build("setfacl", "-m", readers, "--", folder, what="setfacl")
+
     def folder(self, release):
         return f"{self.paths.releases}/{release}"
 
@@ -73,8 +79,8 @@ class Builder:
         folder, partial = self.folder(release), f"{self.folder(release)}.partial"
         # what an interrupted build left (a folder in use stays: the next step says why)
         self.as_build("rm", "-rf", "--", partial, what="removing an unfinished build", check=False)
-        # 0750: the app user reads it, as a member of the build account's group; other apps' users not
-        self.as_build("mkdir", "-m", "0750", "-p", "--", partial, what="mkdir")
+        self.as_build("mkdir", "-p", "--", partial, what="mkdir")
+        self.open_to_app(partial, "www-data")  # nginx serves /static from it
         self.source.export(target.commit, partial)
         self.as_build("ln", "-s", "../../shared/.env", f"{partial}/.env", what="linking .env")
         venv = self.venv_for(partial, target.commit)
@@ -115,7 +121,7 @@ class Builder:
         self.runner.say(f"installing {name} into venvs/{key}")
         self.as_build("rm", "-rf", "--", venv, what="removing an unfinished venv")
         self.as_build("python3", "-m", "venv", venv, what="python3 -m venv")
-        self.as_build("chmod", "0750", "--", venv, what="chmod")  # `pip install .` puts the app's code in it
+        self.open_to_app(venv)  # `pip install .` puts the app's code in it
         self.pip(venv, folder, *arguments)
         # gunicorn is the deploy's: the app's own pin is kept, else the package's is installed
         python = f"{venv}/bin/python3"

@@ -116,11 +116,7 @@ class Runner:
             # env -C changes into cwd as that account: root never follows another account's paths
             argv = ["env", "-i", *(["-C", cwd] if cwd else []), *(f"{k}={v}" for k, v in environment.items()), *argv]
             kwargs.update(
-                user=account.pw_uid,
-                group=account.pw_gid,
-                extra_groups=os.getgrouplist(account.pw_name, account.pw_gid),  # the account's own, as at login
-                env={"PATH": SAFE_PATH},
-                umask=0o022,
+                user=account.pw_uid, group=account.pw_gid, extra_groups=[], env={"PATH": SAFE_PATH}, umask=0o022
             )
         else:
             kwargs.update(cwd=cwd or "/", env=environment)

@@ -16,35 +16,16 @@ def app_accounts():
     (the app user's) and the colors' slots (root's)."""
     s = settings()
     paths = s.paths
-    # The releases are the build account's, 0750: the app user reads them as a member of the build
-    # account's group, the other apps' users of the server not at all. The app user comes first, as
-    # the first account of a fresh server (the article's).
-    server.group(name=f"Group {s.build_user}", group=s.build_user)
     server.user(  # noqa: S604 (the user's login shell, not a shell command)
-        name=f"App user {s.app_user}, in {s.build_user}'s group",
-        user=s.app_user,
-        home=paths.home,
-        shell="/bin/bash",
-        create_home=True,
-        groups=[s.build_user],
-        append=True,
+        name=f"App user {s.app_user}", user=s.app_user, home=paths.home, shell="/bin/bash", create_home=True
     )
     server.user(  # noqa: S604
         name=f"Build account {s.build_user}",
         user=s.build_user,
-        group=s.build_user,
         home=paths.build_home,
         shell="/usr/sbin/nologin",
         create_home=True,
     )
-    if s.static_from_disk:  # nginx serves /static from the serving release's folder
-        server.user(
-            name=f"nginx (www-data) reads the releases, in {s.build_user}'s group",
-            user="www-data",
-            groups=[s.build_user],
-            append=True,
-            ensure_home=False,
-        )
     folders(name=f"{paths.home}, {paths.build_home} (0700)", modes={paths.home: "0700", paths.build_home: "0700"})
     # root's folder: in it each account owns its own (made by root, in root's folder)
     folders(name=f"{paths.app_dir}, {paths.slots} (root's)", modes={paths.app_dir: "0755", paths.slots: "0755"})
@@ -58,7 +39,6 @@ def manages(s):
         return Managed()
     p = s.paths
     accounts = tuple(f"getent passwd {shlex.quote(user)}" for user in (s.app_user, s.build_user))
-    accounts += (f"getent group {shlex.quote(s.build_user)}",)  # its members
     # the entries of root's folder, and the accounts' homes
     return Managed(
         paths=(p.home, p.build_home, p.app_dir, p.repo, p.releases, p.venvs, p.shared, p.slots), commands=accounts

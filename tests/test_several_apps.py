@@ -89,7 +89,7 @@ def test_one_apps_user_reaches_none_of_the_others_files_nor_its_database(apps):
     for what, command in out_of_reach.items():
         output = apps.sh(command, check=False, user="hello")
         assert "Permission denied" in output, (what, output)
-    # and hello's own release it reads (its group), while microblog's user cannot read hello's
+    # hello's own release it reads (an ACL of its own), while microblog's user cannot read hello's
     assert apps.sh("cat /srv/hello/current/VERSION", user="hello") == "v1.1.0"
     assert "Permission denied" in apps.sh("cat /srv/hello/current/VERSION", check=False, user="deploy")
     # hello's database user, with its own password, against microblog's database

@@ -9,8 +9,10 @@ PACKAGES = {
     "any": ["sudo", "curl", "ca-certificates", "logrotate", "python3", "iproute2", "procps"],
     "web": ["nginx"],
     # The app's venv and C extensions pip may build; git's ssh for a `repo` of user@host:path;
-    # MariaDB's client for the release's backups.
+    # MariaDB's client for the release's backups; setfacl, which opens each release to its app
+    # user (and nginx) alone.
     "app": [
+        "acl",
         "python3-venv",
         "python3-dev",
         "build-essential",
