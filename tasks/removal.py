@@ -22,8 +22,9 @@ SHARED = ("/var/www/acme", apps_here.FOLDER, *CATCH_ALL)
 
 def own_paths(s):
     """What the tasks manage on this host (their `manages`) that is this app's alone: each path named
-    for the app (a folder, or a file called <app>.*, <app>-*), the accounts' homes and its logs;
-    its dumps only with `remove_data`. The folders only, not what is in them."""
+    for the app (a folder, or a file called <app>.*, <app>-*: its logs by default) and the
+    accounts' homes; its dumps only with `remove_data`. A folder set to one not named for the app
+    (`log_dir` = "/var/log") may hold others' files: it stays. The folders only, not what is in them."""
     found = managed(s)
     named = [
         path
@@ -31,7 +32,7 @@ def own_paths(s):
         if path not in SHARED
         and any(part == s.app_name or part.startswith((f"{s.app_name}.", f"{s.app_name}-")) for part in path.split("/"))
     ]
-    named += [s.paths.home, s.paths.build_home, s.log_dir, s.paths.nginx_dir, f"/etc/ssl/{s.app_name}"]
+    named += [s.paths.home, s.paths.build_home, s.paths.nginx_dir, f"/etc/ssl/{s.app_name}"]
     if not s.remove_data:
         named = [path for path in named if not (path + "/").startswith(s.paths.backup_dir + "/")]
     unique = sorted(set(named))

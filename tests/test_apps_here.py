@@ -84,3 +84,10 @@ def test_the_servers_own_parts_must_be_set_alike_by_every_app(tmp_path):
     assert [problem.split(":")[0] for problem in conflicts(public, "one", apps)] == [
         "the ACME directory's CA that certbot's renewal timer trusts (`acme_ca_bundle`)"
     ]
+
+
+def test_removal_leaves_a_folder_set_to_one_not_named_for_the_app():
+    assert "/var/log/microblog" in own_paths(settings_of())
+    shared_logs = own_paths(settings_of(log_dir="/var/log"))
+    assert "/var/log" not in shared_logs and not any(path.startswith("/var/log") for path in shared_logs)
+    assert "/srv/logs/microblog" in own_paths(settings_of(log_dir="/srv/logs/microblog"))
